@@ -1,0 +1,227 @@
+import path from 'node:path';
+
+/**
+ * The one place that reads the environment. Every variable Kuvert understands is declared
+ * here with its default and a description; the README's configuration table is generated
+ * from this list (`npm run docs:config`), and a test fails when the table is stale.
+ */
+
+type Env = Record<string, string | undefined>;
+
+interface Setting<T> {
+  /** What the variable does, in one sentence, for the README table. */
+  description: string;
+  /** The default as shown in the README. */
+  shownDefault: string;
+  parse(raw: string | undefined, env: Env): T;
+  /** Hide the value in logs and error messages. */
+  secret?: boolean;
+}
+
+class ConfigProblem extends Error {}
+
+function text(description: string, fallback: string | ((env: Env) => string), shown?: string) {
+  return {
+    description,
+    shownDefault: shown ?? (typeof fallback === 'string' ? fallback : ''),
+    parse: (raw: string | undefined, env: Env) =>
+      raw !== undefined && raw !== '' ? raw : typeof fallback === 'string' ? fallback : fallback(env),
+  } satisfies Setting<string>;
+}
+
+function optionalText(description: string, shown = '(unset)', secret = false) {
+  return {
+    description,
+    shownDefault: shown,
+    secret,
+    parse: (raw: string | undefined) => (raw !== undefined && raw !== '' ? raw : undefined),
+  } satisfies Setting<string | undefined>;
+}
+
+function port(description: string, fallback: number) {
+  return {
+    description,
+    shownDefault: String(fallback),
+    parse: (raw: string | undefined) => {
+      if (raw === undefined || raw === '') return fallback;
+      const value = Number(raw);
+      if (!Number.isInteger(value) || value < 0 || value > 65535) {
+        throw new ConfigProblem(`must be a port number from 0 to 65535, got "${raw}"`);
+      }
+      return value;
+    },
+  } satisfies Setting<number>;
+}
+
+function oneOf<T extends string>(description: string, choices: readonly T[], fallback: T) {
+  return {
+    description: `${description} One of: ${choices.join(', ')}.`,
+    shownDefault: fallback,
+    parse: (raw: string | undefined) => {
+      if (raw === undefined || raw === '') return fallback;
+      if (!(choices as readonly string[]).includes(raw)) {
+        throw new ConfigProblem(`must be one of ${choices.join(', ')}, got "${raw}"`);
+      }
+      return raw as T;
+    },
+  } satisfies Setting<T>;
+}
+
+function flag(description: string, fallback: boolean | ((env: Env) => boolean), shown: string) {
+  return {
+    description,
+    shownDefault: shown,
+    parse: (raw: string | undefined, env: Env) => {
+      if (raw === undefined || raw === '') return typeof fallback === 'boolean' ? fallback : fallback(env);
+      if (raw === 'true' || raw === '1') return true;
+      if (raw === 'false' || raw === '0') return false;
+      throw new ConfigProblem(`must be true or false, got "${raw}"`);
+    },
+  } satisfies Setting<boolean>;
+}
+
+function publicUrl(description: string) {
+  return {
+    description,
+    shownDefault: 'http://localhost:$PORT',
+    parse: (raw: string | undefined, env: Env) => {
+      const value = raw !== undefined && raw !== '' ? raw : `http://localhost:${env.PORT || '8080'}`;
+      let url: URL;
+      try {
+        url = new URL(value);
+      } catch {
+        throw new ConfigProblem(`must be an absolute URL such as https://kuvert.example, got "${value}"`);
+      }
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+        throw new ConfigProblem('must use https (or http for local development)');
+      }
+      if (url.pathname !== '/' || url.search || url.hash || url.username) {
+        throw new ConfigProblem('must be an origin only, without path, query or credentials');
+      }
+      return url.origin;
+    },
+  } satisfies Setting<string>;
+}
+
+const isDevelopment = (env: Env) => (env.KUVERT_ENV ?? 'development') !== 'production';
+
+/** Every environment variable, in the order the README lists them. */
+export const settings = {
+  KUVERT_ENV: oneOf(
+    'Deployment mode. `development` enables the mail sink, `/dev/mail` and the demo data; `production` disables all of them.',
+    ['development', 'test', 'production'] as const,
+    'development',
+  ),
+  PORT: port('Public HTTP port for the web app and the APIs.', 8080),
+  HOST: text('Address the public port binds to.', '0.0.0.0'),
+  KUVERT_PUBLIC_URL: publicUrl(
+    'Canonical origin of the service. Every link in email and SMS points here and nowhere else.',
+  ),
+  KUVERT_DATA_DIR: text(
+    'Directory for local state: embedded PostgreSQL, filesystem blobs, key files, demo sender keys.',
+    './var',
+  ),
+  DATABASE_URL: optionalText(
+    'PostgreSQL connection string. Unset: Kuvert starts an embedded PostgreSQL under `$KUVERT_DATA_DIR/postgres`.',
+    '(unset: embedded)',
+    true,
+  ),
+  KUVERT_EMBEDDED_PG_PORT: port('Port of the embedded PostgreSQL (loopback only).', 54329),
+  KUVERT_MASTER_KEYS: optionalText(
+    'Master keys as JSON `{"current":N,"keys":{"N":"<base64 32 bytes>"},"lookupKey":"<base64 32 bytes>"}`. Unset: read from (or created in) `$KUVERT_DATA_DIR/keys/master-keys.json` with mode 0600.',
+    '(unset: key file)',
+    true,
+  ),
+  KUVERT_BLOB_STORE: oneOf('Where encrypted documents are stored.', ['fs', 's3'] as const, 'fs'),
+  KUVERT_S3_BUCKET: optionalText('S3 bucket for documents (with `KUVERT_BLOB_STORE=s3`).'),
+  KUVERT_S3_REGION: text('S3 region.', 'us-east-1'),
+  KUVERT_S3_ENDPOINT: optionalText('S3 endpoint URL for S3-compatible stores (unset: AWS).'),
+  KUVERT_S3_ACCESS_KEY_ID: optionalText('S3 access key id (unset: the AWS default chain).', '(unset)', true),
+  KUVERT_S3_SECRET_ACCESS_KEY: optionalText('S3 secret access key.', '(unset)', true),
+  KUVERT_S3_FORCE_PATH_STYLE: flag('Use path-style S3 URLs (most S3-compatible stores need it).', false, 'false'),
+  SMTP_URL: optionalText(
+    'SMTP server for notifications, e.g. `smtps://user:pass@mail.example:465`. Unset in development: the built-in mail sink.',
+    '(unset: dev mail sink)',
+    true,
+  ),
+  SMTP_FROM: text('Sender address of notification email.', 'Kuvert <no-reply@localhost>'),
+  KUVERT_DEV_SMTP_PORT: port('Port of the development mail sink (loopback only; 0 picks a free port).', 0),
+  KUVERT_DKIM_DOMAIN: optionalText('Domain for DKIM signing of notification email (unset: no DKIM).'),
+  KUVERT_DKIM_SELECTOR: text('DKIM selector.', 'kuvert'),
+  KUVERT_DKIM_PRIVATE_KEY: optionalText('DKIM private key in PEM.', '(unset)', true),
+  KUVERT_SECURITY_CONTACT: text(
+    'Contact URI for security reports, published in `/.well-known/security.txt`.',
+    'mailto:security@localhost',
+  ),
+  KUVERT_DEMO: flag(
+    'Create the demo sender and demo recipient on first start.',
+    isDevelopment,
+    'true outside production',
+  ),
+  KUVERT_ACCEPT_SYNTHETIC_IDS: flag(
+    'Accept synthetic national identity numbers (test persons, month + 80).',
+    isDevelopment,
+    'true outside production',
+  ),
+  KUVERT_WORKERS: flag('Run background jobs in this process.', true, 'true'),
+  LOG_LEVEL: oneOf(
+    'Log level.',
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
+    'info',
+  ),
+} as const;
+
+type Settings = typeof settings;
+type Parsed = { -readonly [K in keyof Settings]: ReturnType<Settings[K]['parse']> };
+
+export interface Config extends Parsed {
+  /** Absolute data directory. */
+  dataDir: string;
+  isProduction: boolean;
+}
+
+export class InvalidConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'InvalidConfigError';
+  }
+}
+
+/** Parse all settings, report every problem together, and freeze the result. */
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const problems: string[] = [];
+  const parsed: Record<string, unknown> = {};
+  for (const [name, setting] of Object.entries(settings) as [string, Setting<unknown>][]) {
+    try {
+      parsed[name] = setting.parse(env[name], env);
+    } catch (error) {
+      if (!(error instanceof ConfigProblem)) throw error;
+      problems.push(`${name} ${error.message}`);
+    }
+  }
+  const values = parsed as Parsed;
+  if (problems.length === 0 && values.KUVERT_BLOB_STORE === 's3' && !values.KUVERT_S3_BUCKET) {
+    problems.push('KUVERT_S3_BUCKET must be set when KUVERT_BLOB_STORE=s3');
+  }
+  if (problems.length === 0 && values.KUVERT_ENV === 'production') {
+    if (!values.SMTP_URL) problems.push('SMTP_URL must be set in production');
+    if (!values.KUVERT_PUBLIC_URL.startsWith('https://')) {
+      problems.push('KUVERT_PUBLIC_URL must use https in production');
+    }
+  }
+  if (problems.length > 0) throw new InvalidConfigError(problems);
+  return Object.freeze({
+    ...values,
+    dataDir: path.resolve(values.KUVERT_DATA_DIR),
+    isProduction: values.KUVERT_ENV === 'production',
+  });
+}
+
+/** The README's configuration table, generated from `settings`. */
+export function configurationTable(): string {
+  const rows = Object.entries(settings).map(([name, setting]) => {
+    const cell = (value: string) => value.replaceAll('|', '\\|');
+    return `| \`${name}\` | ${cell(setting.shownDefault)} | ${cell(setting.description)} |`;
+  });
+  return ['| variable | default | what it does |', '| --- | --- | --- |', ...rows].join('\n');
+}

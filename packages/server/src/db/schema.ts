@@ -1,0 +1,123 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+/** Database types, kept by hand beside the migrations that create them. */
+
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+export type Language = 'nb' | 'nn' | 'en';
+export type SignatureAlgorithm = 'ed25519' | 'ecdsa-p256-sha256';
+
+export interface SendersTable {
+  id: string;
+  name: string;
+  created_at: CreatedAt;
+}
+
+export interface SenderKeysTable {
+  /** The `keyid` senders put in their signatures. */
+  key_id: string;
+  sender_id: string;
+  algorithm: SignatureAlgorithm;
+  public_jwk: ColumnType<Record<string, unknown>, string, string>;
+  created_at: CreatedAt;
+  revoked_at: NullableTimestamp;
+}
+
+export interface MailboxesTable {
+  id: string;
+  /** HMAC-SHA-256 of the national identity number under the lookup key. */
+  national_id_hash: Buffer;
+  /** The national identity number, encrypted (envelope, see documents/crypto). */
+  national_id_sealed: Buffer;
+  email: string | null;
+  language: Language;
+  password_hash: string;
+  totp_secret_sealed: Buffer;
+  /** Last accepted TOTP time step, so one code cannot be used twice. */
+  totp_last_step: ColumnType<string | null, number | null | undefined, number | null>;
+  created_at: CreatedAt;
+}
+
+export type LetterStatus = 'delivered' | 'notified' | 'read';
+
+export interface LettersTable {
+  mailbox_id: string;
+  id: string;
+  sender_id: string;
+  message_id: string;
+  /** SHA-256 over the submission (metadata and document), to tell a retry from a conflict. */
+  submission_hash: Buffer;
+  subject: string;
+  delivered_at: CreatedAt;
+  notified_at: NullableTimestamp;
+  read_at: NullableTimestamp;
+}
+
+export interface DocumentsTable {
+  mailbox_id: string;
+  letter_id: string;
+  id: string;
+  filename: string;
+  content_type: string;
+  size_bytes: number;
+  page_count: number;
+  /** SHA-256 of the plaintext, checked after every decryption. */
+  sha256: Buffer;
+  /** Where the ciphertext lives in the blob store. */
+  blob_key: string;
+  /** The document's data key, wrapped by the master key `key_version`. */
+  wrapped_key: Buffer;
+  key_version: number;
+  created_at: CreatedAt;
+}
+
+export interface SessionsTable {
+  /** SHA-256 of the session token: the token itself is never stored. */
+  id: Buffer;
+  mailbox_id: string;
+  csrf_token: string;
+  auth_level: string;
+  user_agent: string | null;
+  created_at: CreatedAt;
+  last_seen_at: Timestamp;
+  expires_at: Timestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface LoginAttemptsTable {
+  id: Generated<string>;
+  /** `account:<hash>` or `ip:<address>`. */
+  bucket: string;
+  succeeded: boolean;
+  at: CreatedAt;
+}
+
+export interface AuditLogTable {
+  seq: Generated<string>;
+  at: CreatedAt;
+  actor: string;
+  action: string;
+  subject: string | null;
+  details: ColumnType<Record<string, unknown>, string, never>;
+  prev_hash: Buffer;
+  hash: Buffer;
+}
+
+export interface Database {
+  senders: SendersTable;
+  sender_keys: SenderKeysTable;
+  mailboxes: MailboxesTable;
+  letters: LettersTable;
+  documents: DocumentsTable;
+  sessions: SessionsTable;
+  login_attempts: LoginAttemptsTable;
+  audit_log: AuditLogTable;
+}
+
+export type Letter = Selectable<LettersTable>;
+export type NewLetter = Insertable<LettersTable>;
+export type DocumentRow = Selectable<DocumentsTable>;
+export type Mailbox = Selectable<MailboxesTable>;
+export type Session = Selectable<SessionsTable>;
