@@ -1,2 +1,96 @@
-/** Replaced below by the database setup; kept minimal so unit tests can run meanwhile. */
-export default async function setup(): Promise<void> {}
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import PgBoss from 'pg-boss';
+import type { TestProject } from 'vitest/node';
+import { connectDatabase, migrateToLatest } from '../src/db/database.js';
+import { type EmbeddedDatabase, startEmbeddedPostgres } from '../src/db/embedded-postgres.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** A migrated database to copy for each test file (CREATE DATABASE … TEMPLATE). */
+    templateDatabaseUrl: string;
+  }
+}
+
+/**
+ * One PostgreSQL per test run: the server at DATABASE_URL when set (CI runs both ways),
+ * otherwise an embedded one on a free port in a fresh temporary directory, so that runs
+ * never collide. A migrated template database is made once; each test file copies it.
+ */
+export default async function setup(project: TestProject) {
+  let embedded: EmbeddedDatabase | undefined;
+  let scratch: string | undefined;
+  let serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) {
+    scratch = await mkdtemp(path.join(tmpdir(), 'kuvert-test-pg-'));
+    embedded = await startEmbeddedPostgres({ dir: scratch, port: await freePort(), database: 'postgres' });
+    serverUrl = embedded.url;
+  }
+
+  const templateName = `kuvert_template_${randomBytes(5).toString('hex')}`;
+  await adminQuery(serverUrl, `create database ${templateName}`);
+  const templateUrl = withDatabase(serverUrl, templateName);
+  const db = connectDatabase(templateUrl, { maxConnections: 2 });
+  await migrateToLatest(db);
+  await db.destroy();
+  // Install pg-boss's schema once here instead of in every copy.
+  const boss = new PgBoss({ connectionString: templateUrl, max: 2 });
+  boss.on('error', () => {});
+  await boss.start();
+  await boss.stop({ graceful: false, wait: true });
+  project.provide('templateDatabaseUrl', templateUrl);
+
+  return async () => {
+    await dropDatabasesLike(serverUrl, templateName);
+    await embedded?.stop();
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  };
+}
+
+export function withDatabase(url: string, database: string): string {
+  const next = new URL(url);
+  next.pathname = `/${database}`;
+  return next.toString();
+}
+
+async function adminQuery(url: string, text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Drop the template and every copy made from it in this run. */
+async function dropDatabasesLike(url: string, templateName: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ datname: string }>(
+      'select datname from pg_database where datname = $1 or datname like $2',
+      [templateName, `${templateName}_copy_%`],
+    );
+    for (const { datname } of rows) {
+      await client.query(`drop database if exists ${datname} with (force)`);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
+    });
+  });
+}

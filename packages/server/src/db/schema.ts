@@ -25,6 +25,12 @@ export interface SenderKeysTable {
   revoked_at: NullableTimestamp;
 }
 
+export interface SignatureNoncesTable {
+  key_id: string;
+  nonce: string;
+  expires_at: Timestamp;
+}
+
 export interface MailboxesTable {
   id: string;
   /** HMAC-SHA-256 of the national identity number under the lookup key. */
@@ -108,6 +114,7 @@ export interface AuditLogTable {
 export interface Database {
   senders: SendersTable;
   sender_keys: SenderKeysTable;
+  signature_nonces: SignatureNoncesTable;
   mailboxes: MailboxesTable;
   letters: LettersTable;
   documents: DocumentsTable;

@@ -25,6 +25,20 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('revoked_at', 'timestamptz')
     .execute();
 
+  // Nonces of accepted sender signatures, kept until the signature would be stale anyway.
+  await db.schema
+    .createTable('signature_nonces')
+    .addColumn('key_id', 'text', (c) => c.notNull())
+    .addColumn('nonce', 'text', (c) => c.notNull())
+    .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
+    .addPrimaryKeyConstraint('signature_nonces_pkey', ['key_id', 'nonce'])
+    .execute();
+  await db.schema
+    .createIndex('signature_nonces_expiry_idx')
+    .on('signature_nonces')
+    .column('expires_at')
+    .execute();
+
   await db.schema
     .createTable('mailboxes')
     .addColumn('id', 'uuid', (c) => c.primaryKey())

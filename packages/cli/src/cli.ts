@@ -1,0 +1,64 @@
+import { InvalidConfigError, loadConfig } from '@kuvert/server/config';
+import { mailboxCommand } from './commands/mailbox.js';
+import { migrateCommand } from './commands/migrate.js';
+import { sendCommand } from './commands/send.js';
+import { senderCommand } from './commands/sender.js';
+import { startCommand } from './commands/start.js';
+
+const usage = `Usage: kuvert <command> [options]
+
+Commands:
+  start                         run the server and its workers (embedded PostgreSQL unless DATABASE_URL)
+  worker                        run background jobs only (for scaling out)
+  migrate                       apply database migrations and exit
+  sender create --name <name> [--public-key <jwk file>]
+                                register a sender (and its public key)
+  sender add-key --sender <id> --public-key <jwk file>
+                                register another public key for a sender
+  sender list                   list senders and their keys
+  mailbox create --national-id <id> --email <email> [--language nb|nn|en]
+                                create a recipient mailbox (prompts nothing: prints a passphrase and TOTP secret)
+  send --to <nationalId|email> --subject <subject> <file.pdf>
+                                deliver a letter through the API (development: as the demo sender)
+
+Configuration comes from the environment; see the README.`;
+
+export async function runCli(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(`${usage}\n`);
+    return command ? 0 : 2;
+  }
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof InvalidConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  switch (command) {
+    case 'start':
+      return startCommand(config, { workersOnly: false });
+    case 'worker':
+      return startCommand(config, { workersOnly: true });
+    case 'migrate':
+      return migrateCommand(config);
+    case 'sender':
+      return senderCommand(config, rest);
+    case 'mailbox':
+      return mailboxCommand(config, rest);
+    case 'send':
+      return sendCommand(rest, {
+        baseUrl: `http://127.0.0.1:${config.PORT}`,
+        dataDir: config.dataDir,
+        stdout: process.stdout,
+        stderr: process.stderr,
+      });
+    default:
+      process.stderr.write(`Unknown command "${command}".\n\n${usage}\n`);
+      return 2;
+  }
+}

@@ -1,0 +1,57 @@
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import type { Config } from '@kuvert/server/config';
+import { listSenders } from '@kuvert/server/senders/queries';
+import { createSender, registerSenderKey } from '@kuvert/server/senders/service';
+import { withAdminContext } from '../admin-database.js';
+import { reportError } from './report-error.js';
+
+const actor = 'admin:cli';
+
+async function readPublicJwk(file: string): Promise<JsonWebKey & { kid?: string }> {
+  return JSON.parse(await readFile(file, 'utf8')) as JsonWebKey & { kid?: string };
+}
+
+export async function senderCommand(config: Readonly<Config>, argv: string[]): Promise<number> {
+  const [action, ...rest] = argv;
+  const { values } = parseArgs({
+    args: rest,
+    options: { name: { type: 'string' }, sender: { type: 'string' }, 'public-key': { type: 'string' } },
+    strict: true,
+  });
+  try {
+    return await withAdminContext(config, async ({ db }) => {
+      switch (action) {
+        case 'create': {
+          if (!values.name) throw new Error('Give the sender a name: --name "Example Bank"');
+          const sender = await createSender({ db, name: values.name, actor });
+          const key = values['public-key']
+            ? await registerSenderKey({ db, senderId: sender.id, publicJwk: await readPublicJwk(values['public-key']), actor })
+            : undefined;
+          process.stdout.write(`${JSON.stringify({ ...sender, ...(key ? { key } : {}) }, null, 2)}\n`);
+          return 0;
+        }
+        case 'add-key': {
+          if (!values.sender || !values['public-key']) {
+            throw new Error('Usage: kuvert sender add-key --sender <id> --public-key <jwk file>');
+          }
+          const key = await registerSenderKey({
+            db,
+            senderId: values.sender,
+            publicJwk: await readPublicJwk(values['public-key']),
+            actor,
+          });
+          process.stdout.write(`${JSON.stringify(key, null, 2)}\n`);
+          return 0;
+        }
+        case 'list':
+          process.stdout.write(`${JSON.stringify(await listSenders(db), null, 2)}\n`);
+          return 0;
+        default:
+          throw new Error('Usage: kuvert sender create|add-key|list');
+      }
+    });
+  } catch (error) {
+    return reportError(error);
+  }
+}

@@ -1,0 +1,80 @@
+import path from 'node:path';
+import { buildApp } from '@kuvert/server/app';
+import type { Config } from '@kuvert/server/config';
+import { type DemoData, ensureDemoData } from '@kuvert/server/demo';
+import { startRuntime } from '@kuvert/server/runtime';
+
+/**
+ * `kuvert start`: the database (embedded unless DATABASE_URL), migrations, workers, the
+ * HTTP server, and in development the demo data and mail sink. `kuvert worker` runs the jobs
+ * alone. Ctrl-C or SIGTERM stops everything cleanly, PostgreSQL included.
+ */
+export async function startCommand(
+  config: Readonly<Config>,
+  options: { workersOnly: boolean },
+): Promise<number> {
+  const runtime = await startRuntime(config);
+  const { context } = runtime;
+  const app = options.workersOnly ? undefined : await buildApp(context);
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: string) => {
+    stopping ??= (async () => {
+      context.log.info({ signal }, 'stopping');
+      await app?.close();
+      await runtime.stop();
+    })();
+    return stopping;
+  };
+  const stopped = new Promise<void>((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => void stop(signal).then(resolve));
+    }
+  });
+
+  try {
+    const demo = config.KUVERT_DEMO ? await ensureDemoData(context) : undefined;
+    if (app) await app.listen({ port: config.PORT, host: config.HOST });
+    if (app) printWelcome(config, demo, context.mailSink?.port);
+    else context.log.info('worker running');
+  } catch (error) {
+    await stop('start-up failure');
+    throw error;
+  }
+  await stopped;
+  // Everything we started is stopped; a library's stray timer must not keep the process up.
+  setTimeout(() => process.exit(0), 200).unref();
+  return 0;
+}
+
+function printWelcome(config: Readonly<Config>, demo: DemoData | undefined, sinkPort: number | undefined) {
+  const url = config.KUVERT_PUBLIC_URL;
+  const lines = [
+    '',
+    `  Kuvert is running at ${url}`,
+    '',
+    `  Web app            ${url}/`,
+    `  OpenAPI            ${url}/api/openapi.json`,
+    `  security.txt       ${url}/.well-known/security.txt`,
+    `  Health             ${url}/healthz  ${url}/readyz`,
+  ];
+  if (sinkPort !== undefined) {
+    lines.push(`  Dev mail sink      ${url}/dev/mail   (SMTP on 127.0.0.1:${sinkPort})`);
+  }
+  if (demo) {
+    lines.push(
+      '',
+      '  Demo recipient (log in with all three):',
+      `    national identity number  ${demo.recipient.nationalId}`,
+      `    passphrase                ${demo.recipient.password}`,
+      `    TOTP secret               ${demo.recipient.totpSecret}`,
+      `    (add it to an authenticator app: ${demo.recipient.otpauthUri})`,
+      '',
+      '  Send a first letter as the demo sender:',
+      `    npm run kuvert -- send --to ${demo.recipient.nationalId} --subject "Welcome" examples/welcome-letter.pdf`,
+      '',
+      `  Demo sender key: ${path.relative(process.cwd(), demo.senderKeyFile)}`,
+    );
+  }
+  lines.push('', '  Stop with Ctrl-C.', '');
+  process.stdout.write(`${lines.join('\n')}\n`);
+}

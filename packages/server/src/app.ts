@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { authRoutes } from './auth/routes.js';
+import type { AppContext } from './context.js';
+import { healthRoutes } from './health/routes.js';
+import { installProblemHandlers } from './http/problem.js';
+import { installSecurityHeaders } from './http/security-headers.js';
+import { type RouteAccess, routeTable } from './http/route-table.js';
+import { webAppRoutes } from './http/web-app.js';
+import { lettersRecipientRoutes } from './letters/recipient-routes.js';
+import { lettersSenderRoutes } from './letters/sender-routes.js';
+import { notificationsDevRoutes } from './notifications/routes.js';
+import { securityPageRoutes } from './security-page/routes.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Who may call the route; the isolation tests are generated from this. */
+    access?: RouteAccess;
+  }
+}
+
+/** Build the HTTP application around an already-started context. */
+export async function buildApp(context: AppContext): Promise<FastifyInstance> {
+  const { config } = context;
+  const app = Fastify({
+    loggerInstance: context.log as FastifyBaseLogger,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    trustProxy: false,
+    bodyLimit: 1024 * 1024,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  installSecurityHeaders(app);
+  installProblemHandlers(app, config.KUVERT_PUBLIC_URL);
+  routeTable.collectFrom(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Kuvert API',
+        version: '1.0.0',
+        description:
+          'Sender API (signed with HTTP Message Signatures, RFC 9421) and the recipient API used by the web app. Errors are RFC 9457 problem documents.',
+      },
+      servers: [{ url: config.KUVERT_PUBLIC_URL }],
+      components: {
+        securitySchemes: {
+          httpMessageSignature: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'Signature',
+            description:
+              'RFC 9421 signature by a registered sender key over @method, @authority, @path, @query, date and content-digest (RFC 9530), with created within 300 s and a fresh nonce.',
+          },
+          session: { type: 'apiKey', in: 'cookie', name: 'kuvert_session' },
+        },
+      },
+    },
+    hideUntagged: true,
+  });
+  app.get('/api/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
+
+  await app.register(healthRoutes(context));
+  await app.register(securityPageRoutes(context));
+  await app.register(lettersSenderRoutes(context), { prefix: '/api/v1' });
+  await app.register(authRoutes(context), { prefix: '/api' });
+  await app.register(lettersRecipientRoutes(context), { prefix: '/api' });
+  if (!config.isProduction) await app.register(notificationsDevRoutes(context));
+  await app.register(webAppRoutes(context));
+  return app;
+}

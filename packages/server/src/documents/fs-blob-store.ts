@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import { link, mkdir, open, readFile, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  assertValidBlobKey,
+  BlobExistsError,
+  BlobNotFoundError,
+  type BlobStore,
+} from './blob-store.js';
+
+/**
+ * Blobs as files under `${dataDir}/blobs`. A key `documents/3f2a…` lives at
+ * `blobs/documents/3f/3f2a…`: the shard directory (first two characters of the last
+ * segment) keeps directories small. Files are 0600 and directories 0700: only the
+ * server's user reads ciphertext.
+ *
+ * The shard is always exactly one path component, so the key → path mapping is
+ * one-to-one. Temp files start with a dot, which no key can contain, so they never
+ * collide with a blob.
+ */
+export class FsBlobStore implements BlobStore {
+  readonly root: string;
+
+  constructor(options: { dataDir: string }) {
+    this.root = path.join(options.dataDir, 'blobs');
+  }
+
+  async put(key: string, bytes: Buffer): Promise<void> {
+    const file = this.pathOf(key);
+    const directory = path.dirname(file);
+    await this.ensureDirectory(directory);
+    const temp = await writeDurableTempFile(directory, bytes);
+    try {
+      // link() publishes the complete file under its name, or fails when the name is
+      // taken; rename() would silently replace an existing blob.
+      await link(temp, file);
+    } catch (error) {
+      if (isErrno(error, 'EEXIST')) throw new BlobExistsError(key);
+      throw error;
+    } finally {
+      await unlink(temp);
+    }
+    await fsyncDirectory(directory);
+  }
+
+  async get(key: string): Promise<Buffer> {
+    try {
+      return await readFile(this.pathOf(key), { flag: fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW });
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) throw new BlobNotFoundError(key);
+      throw error;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const file = this.pathOf(key);
+    try {
+      await unlink(file);
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) return;
+      throw error;
+    }
+    // A deleted document must stay deleted after a crash (right to erasure).
+    await fsyncDirectory(path.dirname(file));
+  }
+
+  /** Writes, reads back and removes a probe file: proves the disk is there and writable. */
+  async check(): Promise<void> {
+    await this.ensureDirectory(this.root);
+    const probe = randomBytes(16);
+    const temp = await writeDurableTempFile(this.root, probe);
+    try {
+      const readBack = await readFile(temp);
+      if (!readBack.equals(probe)) throw new Error('Blob store check read back different bytes');
+    } finally {
+      await unlink(temp);
+    }
+  }
+
+  /** The file for a key; throws InvalidBlobKeyError first, so no other string becomes a path. */
+  pathOf(key: string): string {
+    assertValidBlobKey(key);
+    const segments = key.split('/');
+    const name = segments.pop()!;
+    return path.join(this.root, ...segments, name.slice(0, 2), name);
+  }
+
+  /** mkdir -p with mode 0700, then fsync the parents of what was created so it survives a crash. */
+  private async ensureDirectory(directory: string): Promise<void> {
+    const firstCreated = await mkdir(directory, { recursive: true, mode: 0o700 });
+    if (firstCreated === undefined) return;
+    const stop = path.dirname(firstCreated);
+    for (let current = directory; ; current = path.dirname(current)) {
+      const parent = path.dirname(current);
+      await fsyncDirectory(parent);
+      if (parent === stop || parent === current) break;
+    }
+  }
+}
+
+async function writeDurableTempFile(directory: string, bytes: Buffer): Promise<string> {
+  const temp = path.join(directory, `.tmp-${randomBytes(12).toString('hex')}`);
+  const handle = await open(temp, 'wx', 0o600);
+  try {
+    // Explicit, so the mode does not depend on the process umask.
+    await handle.chmod(0o600);
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } catch (error) {
+    await handle.close();
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+  await handle.close();
+  return temp;
+}
+
+async function fsyncDirectory(directory: string): Promise<void> {
+  const handle = await open(directory, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function isErrno(error: unknown, code: string): boolean {
+  return error instanceof Error && (error as NodeJS.ErrnoException).code === code;
+}

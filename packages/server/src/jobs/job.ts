@@ -1,0 +1,24 @@
+import type { TSchema } from 'typebox';
+import type { Static } from 'typebox';
+import type { AppContext } from '../context.js';
+import type { Executor } from '../db/database.js';
+
+/**
+ * A background job: a stable dotted name, a payload schema checked when the job is enqueued
+ * and again when it runs, and a handler that can be called directly in tests.
+ */
+export interface JobDefinition<S extends TSchema = TSchema> {
+  name: string;
+  payload: S;
+  /** Attempts before the job is given up (pg-boss retryLimit). */
+  retryLimit?: number;
+  handle(payload: Static<S>, context: AppContext): Promise<void>;
+}
+
+export interface JobQueue {
+  /** Enqueue inside the caller's transaction: the job exists exactly when the transaction commits. */
+  enqueue<S extends TSchema>(job: JobDefinition<S>, payload: Static<S>, options: { tx: Executor }): Promise<void>;
+  /** Start handling jobs in this process. */
+  work(context: AppContext): Promise<void>;
+  stop(): Promise<void>;
+}

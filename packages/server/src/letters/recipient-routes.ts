@@ -1,0 +1,97 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { requireRecipient } from '../auth/routes.js';
+import type { AppContext } from '../context.js';
+import { DocumentParams, Inbox, LetterIdParams, Problem, RecipientLetter } from './schemas.js';
+import { getLetterForMailbox, listInbox, readDocument, recordLetterRead } from './service.js';
+
+const errorResponses = { 401: Problem, 403: Problem, 404: Problem };
+
+/** The recipient's letters, for the web app. Every query is scoped by the session's mailbox. */
+export function lettersRecipientRoutes(context: AppContext): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    const preHandler = requireRecipient(context);
+    const base = { config: { access: 'recipient' as const }, preHandler };
+    const security = [{ session: [] }];
+
+    app.get(
+      '/letters',
+      {
+        ...base,
+        schema: { tags: ['recipient'], summary: 'The inbox, newest first', security, response: { 200: Inbox, ...errorResponses } },
+      },
+      async (request) => ({ letters: await listInbox({ context, mailboxId: mailboxOf(request) }) }),
+    );
+
+    app.get(
+      '/letters/:id',
+      {
+        ...base,
+        schema: {
+          tags: ['recipient'],
+          summary: 'One letter',
+          security,
+          params: LetterIdParams,
+          response: { 200: RecipientLetter, ...errorResponses },
+        },
+      },
+      async (request) =>
+        getLetterForMailbox({ context, mailboxId: mailboxOf(request), letterId: request.params.id }),
+    );
+
+    app.get(
+      '/letters/:id/documents/:documentId/content',
+      {
+        ...base,
+        schema: {
+          tags: ['recipient'],
+          summary: 'The decrypted document',
+          security,
+          params: DocumentParams,
+          response: { 200: Type.Unsafe({ type: 'string', format: 'binary' }), ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const document = await readDocument({
+          context,
+          mailboxId: mailboxOf(request),
+          letterId: request.params.id,
+          documentId: request.params.documentId,
+        });
+        const asciiName = document.filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
+        return reply
+          .header('content-type', document.contentType)
+          .header('cache-control', 'no-store')
+          .header(
+            'content-disposition',
+            `inline; filename="${asciiName}"; filename*=UTF-8''${encodeURIComponent(document.filename)}`,
+          )
+          .send(document.bytes);
+      },
+    );
+
+    app.post(
+      '/letters/:id/read',
+      {
+        ...base,
+        schema: {
+          tags: ['recipient'],
+          summary: 'Record that the letter was read',
+          security,
+          params: LetterIdParams,
+          response: { 204: Type.Null(), ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        await recordLetterRead({ context, mailboxId: mailboxOf(request), letterId: request.params.id });
+        return reply.code(204).send(null);
+      },
+    );
+  };
+}
+
+function mailboxOf(request: FastifyRequest): string {
+  // requireRecipient ran as preHandler; without a session the route is not reached.
+  return request.recipient!.mailboxId;
+}

@@ -1,0 +1,71 @@
+import { Type, type Static } from 'typebox';
+
+const Uuid = Type.String({ format: 'uuid', description: 'A UUID.' });
+
+export const LetterMetadata = Type.Object(
+  {
+    messageId: Type.String({
+      format: 'uuid',
+      description: "The sender's own id for this letter: resending the same content with it returns the same letter.",
+    }),
+    recipient: Type.Union([
+      Type.Object({ nationalId: Type.String({ minLength: 1, maxLength: 32 }) }, { additionalProperties: false }),
+      Type.Object({ email: Type.String({ format: 'email', maxLength: 254 }) }, { additionalProperties: false }),
+    ]),
+    subject: Type.String({ minLength: 1, maxLength: 200 }),
+  },
+  { additionalProperties: false, $id: 'LetterMetadata' },
+);
+export type LetterMetadata = Static<typeof LetterMetadata>;
+
+export const LetterStatusName = Type.Union([
+  Type.Literal('delivered'),
+  Type.Literal('notified'),
+  Type.Literal('read'),
+]);
+
+export const SenderLetter = Type.Object({
+  id: Uuid,
+  messageId: Uuid,
+  status: LetterStatusName,
+  deliveredAt: Type.String({ format: 'date-time' }),
+  notifiedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  readAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+export type SenderLetter = Static<typeof SenderLetter>;
+
+export const Problem = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    code: Type.String(),
+    detail: Type.Optional(Type.String()),
+    instance: Type.Optional(Type.String()),
+    requestId: Type.String(),
+  },
+  { description: 'RFC 9457 problem details.', additionalProperties: true },
+);
+
+export const LetterIdParams = Type.Object({ id: Uuid });
+export const DocumentParams = Type.Object({ id: Uuid, documentId: Uuid });
+
+export const RecipientDocument = Type.Object({
+  id: Uuid,
+  filename: Type.String(),
+  contentType: Type.String(),
+  sizeBytes: Type.Integer(),
+  pageCount: Type.Integer(),
+});
+
+export const RecipientLetter = Type.Object({
+  id: Uuid,
+  subject: Type.String(),
+  sender: Type.Object({ name: Type.String() }),
+  deliveredAt: Type.String({ format: 'date-time' }),
+  readAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  documents: Type.Array(RecipientDocument),
+});
+export type RecipientLetter = Static<typeof RecipientLetter>;
+
+export const Inbox = Type.Object({ letters: Type.Array(RecipientLetter) });

@@ -1,0 +1,74 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import type { AppContext } from '../context.js';
+import { authenticateSender } from '../senders/authenticate.js';
+import { LetterIdParams, Problem, SenderLetter } from './schemas.js';
+import { deliverLetter, getLetterForSender, readSubmission } from './service.js';
+
+/** Largest letter submission accepted, PDF and metadata together. */
+export const maxSubmissionBytes = 25 * 1024 * 1024;
+
+const errorResponses = { 401: Problem, 404: Problem, 409: Problem, 413: Problem, 415: Problem, 422: Problem };
+
+/** The sender API: every route is signed (RFC 9421) by a registered sender key. */
+export function lettersSenderRoutes(context: AppContext): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    // The signature covers the exact body bytes, so the body is kept as a Buffer and parsed later.
+    app.addContentTypeParser(
+      'multipart/form-data',
+      { parseAs: 'buffer', bodyLimit: maxSubmissionBytes },
+      (_request, body, done) => done(null, body),
+    );
+    const requireSender = authenticateSender(context);
+
+    app.post(
+      '/letters',
+      {
+        config: { access: 'sender' },
+        bodyLimit: maxSubmissionBytes,
+        preHandler: requireSender,
+        schema: {
+          tags: ['sender'],
+          summary: 'Deliver a letter',
+          description:
+            'multipart/form-data with two parts: `metadata` (application/json, see LetterMetadata) and `document` (application/pdf). Resending the same messageId with the same content returns the same letter (200); with other content 409.',
+          security: [{ httpMessageSignature: [] }],
+          consumes: ['multipart/form-data'],
+          response: { 200: SenderLetter, 201: SenderLetter, ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const submission = readSubmission(request.body as Buffer, request.headers['content-type']);
+        const { letter, created } = await deliverLetter({
+          context,
+          senderId: senderOf(request),
+          submission,
+        });
+        reply.header('location', `/api/v1/letters/${letter.id}`);
+        return reply.code(created ? 201 : 200).send(letter);
+      },
+    );
+
+    app.get(
+      '/letters/:id',
+      {
+        config: { access: 'sender' },
+        preHandler: requireSender,
+        schema: {
+          tags: ['sender'],
+          summary: 'Status of a letter this sender delivered',
+          security: [{ httpMessageSignature: [] }],
+          params: LetterIdParams,
+          response: { 200: SenderLetter, ...errorResponses },
+        },
+      },
+      async (request) =>
+        getLetterForSender({ context, senderId: senderOf(request), letterId: request.params.id }),
+    );
+  };
+}
+
+function senderOf(request: FastifyRequest): string {
+  // authenticateSender ran as preHandler; without it the route would not be reached.
+  return request.sender!.senderId;
+}

@@ -1,0 +1,251 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Value } from 'typebox/value';
+import { appendAuditEvent } from '../audit/service.js';
+import type { AppContext } from '../context.js';
+import type { Letter } from '../db/schema.js';
+import { openDocument, sealDocument } from '../documents/envelope.js';
+import { KuvertError } from '../errors.js';
+import { parseNationalId } from '../mailboxes/national-id.js';
+import { findMailboxByEmail, findMailboxByNationalId } from '../mailboxes/service.js';
+import { notifyLetterJob } from '../notifications/notify-letter.job.js';
+import { boundaryOf, type FormPart, parseMultipart } from './multipart.js';
+import {
+  findDocumentForMailbox,
+  findLetterBySenderMessageId,
+  findLetterForMailbox,
+  findLetterForSender,
+  insertLetterWithDocument,
+  listDocumentsForLetters,
+  listLettersForMailbox,
+  markLetterRead,
+} from './queries.js';
+import { LetterMetadata, type RecipientLetter, type SenderLetter } from './schemas.js';
+
+export interface Submission {
+  metadata: LetterMetadata;
+  document: { filename: string; bytes: Buffer };
+}
+
+/** Read the two parts of a letter submission: `metadata` (JSON) then `document` (PDF). */
+export function readSubmission(body: Buffer, contentType: string | undefined): Submission {
+  const parts = parseMultipart(body, boundaryOf(contentType));
+  const metadataPart = parts.find((part) => part.name === 'metadata');
+  const documentPart = parts.find((part) => part.name === 'document');
+  if (parts.length !== 2 || !metadataPart || !documentPart) {
+    throw new KuvertError('validation_failed', 'A letter has exactly two parts: metadata (JSON) and document (PDF).');
+  }
+  return { metadata: readMetadata(metadataPart), document: readDocumentPart(documentPart) };
+}
+
+function readMetadata(part: FormPart): LetterMetadata {
+  let json: unknown;
+  try {
+    json = JSON.parse(part.body.toString('utf8'));
+  } catch {
+    throw new KuvertError('validation_failed', 'The metadata part is not valid JSON.');
+  }
+  if (!Value.Check(LetterMetadata, json)) {
+    const issues = [...Value.Errors(LetterMetadata, json)]
+      .slice(0, 5)
+      .map((issue) => `metadata${issue.instancePath.replaceAll('/', '.')} ${issue.message}`);
+    throw new KuvertError('validation_failed', issues.join('; '));
+  }
+  return json;
+}
+
+function readDocumentPart(part: FormPart): Submission['document'] {
+  if (part.contentType !== 'application/pdf') {
+    throw new KuvertError('unsupported_media_type', 'The document part must be application/pdf.');
+  }
+  // The filename is shown to the recipient and never used as a path.
+  const filename = (part.filename ?? 'letter.pdf').replace(/[\u0000-\u001f\u007f/\\]/g, '_').slice(0, 200);
+  return { filename: filename || 'letter.pdf', bytes: part.body };
+}
+
+/** What makes a retry "the same letter": the metadata and the exact document bytes. */
+function submissionHash(submission: Submission): Buffer {
+  const { metadata, document } = submission;
+  return createHash('sha256')
+    .update(JSON.stringify([metadata.messageId, metadata.recipient, metadata.subject, document.filename]))
+    .update(createHash('sha256').update(document.bytes).digest())
+    .digest();
+}
+
+export function presentSenderLetter(letter: Letter): SenderLetter {
+  return {
+    id: letter.id,
+    messageId: letter.message_id,
+    status: letter.read_at ? 'read' : letter.notified_at ? 'notified' : 'delivered',
+    deliveredAt: letter.delivered_at.toISOString(),
+    notifiedAt: letter.notified_at?.toISOString() ?? null,
+    readAt: letter.read_at?.toISOString() ?? null,
+  };
+}
+
+/** An earlier letter with this messageId: the same letter on a retry, a conflict otherwise. */
+function replayOf(existing: Letter, hash: Buffer): SenderLetter {
+  if (!existing.submission_hash.equals(hash)) {
+    throw new KuvertError('idempotency_conflict', 'This messageId was used before for a letter with other content.');
+  }
+  return presentSenderLetter(existing);
+}
+
+async function resolveRecipient(context: AppContext, recipient: LetterMetadata['recipient']) {
+  if ('nationalId' in recipient) {
+    const parsed = parseNationalId(recipient.nationalId, {
+      acceptSynthetic: context.config.KUVERT_ACCEPT_SYNTHETIC_IDS,
+    });
+    if (!parsed.ok) throw new KuvertError('invalid_national_id', parsed.reason);
+    return findMailboxByNationalId({ db: context.db, keys: context.keys, nationalId: parsed.value });
+  }
+  return findMailboxByEmail({ db: context.db, email: recipient.email });
+}
+
+/**
+ * Deliver a letter: validate, find the mailbox, inspect the PDF, encrypt and store it
+ * durably, then in one transaction insert the letter and its document and enqueue the
+ * notification. A crash before the commit leaves at most an unreferenced ciphertext blob.
+ */
+export async function deliverLetter(options: {
+  context: AppContext;
+  senderId: string;
+  submission: Submission;
+}): Promise<{ letter: SenderLetter; created: boolean }> {
+  const { context, senderId, submission } = options;
+  const hash = submissionHash(submission);
+  const earlier = await findLetterBySenderMessageId(context.db, senderId, submission.metadata.messageId);
+  if (earlier) return { letter: replayOf(earlier, hash), created: false };
+
+  const mailbox = await resolveRecipient(context, submission.metadata.recipient);
+  if (!mailbox) throw new KuvertError('recipient_not_found');
+  const inspection = await context.pdf.inspect(submission.document.bytes);
+
+  const letterId = randomUUID();
+  const documentId = randomUUID();
+  const sealed = sealDocument({
+    plaintext: submission.document.bytes,
+    letterId,
+    documentId,
+    masterKeys: context.keys,
+  });
+  const blobKey = `documents/${documentId}`;
+  await context.blobs.put(blobKey, sealed.ciphertext);
+
+  const inserted = await context.db.transaction().execute(async (tx) => {
+    const letter = await insertLetterWithDocument(
+      tx,
+      {
+        mailbox_id: mailbox.id,
+        id: letterId,
+        sender_id: senderId,
+        message_id: submission.metadata.messageId,
+        submission_hash: hash,
+        subject: submission.metadata.subject,
+      },
+      {
+        mailbox_id: mailbox.id,
+        letter_id: letterId,
+        id: documentId,
+        filename: submission.document.filename,
+        content_type: 'application/pdf',
+        size_bytes: submission.document.bytes.length,
+        page_count: inspection.pageCount,
+        sha256: sealed.sha256,
+        blob_key: blobKey,
+        wrapped_key: sealed.wrappedKey,
+        key_version: sealed.keyVersion,
+      },
+    );
+    if (letter) {
+      await context.queue.enqueue(notifyLetterJob, { mailboxId: mailbox.id, letterId }, { tx });
+    }
+    return letter;
+  });
+  if (inserted) return { letter: presentSenderLetter(inserted), created: true };
+
+  // A concurrent identical request won the race: ours is a retry of that one.
+  await context.blobs.delete(blobKey);
+  const winner = await findLetterBySenderMessageId(context.db, senderId, submission.metadata.messageId);
+  if (!winner) throw new KuvertError('internal');
+  return { letter: replayOf(winner, hash), created: false };
+}
+
+export async function getLetterForSender(options: { context: AppContext; senderId: string; letterId: string }) {
+  const letter = await findLetterForSender(options.context.db, options.senderId, options.letterId);
+  if (!letter) throw new KuvertError('not_found');
+  return presentSenderLetter(letter);
+}
+
+type InboxRow = Awaited<ReturnType<typeof listLettersForMailbox>>[number];
+type DocumentSummary = Awaited<ReturnType<typeof listDocumentsForLetters>>[number];
+
+function presentRecipientLetter(row: InboxRow, documents: DocumentSummary[]): RecipientLetter {
+  return {
+    id: row.id,
+    subject: row.subject,
+    sender: { name: row.sender_name },
+    deliveredAt: row.delivered_at.toISOString(),
+    readAt: row.read_at?.toISOString() ?? null,
+    documents: documents
+      .filter((document) => document.letter_id === row.id)
+      .map((document) => ({
+        id: document.id,
+        filename: document.filename,
+        contentType: document.content_type,
+        sizeBytes: document.size_bytes,
+        pageCount: document.page_count,
+      })),
+  };
+}
+
+export async function listInbox(options: { context: AppContext; mailboxId: string }) {
+  const { db } = options.context;
+  const rows = await listLettersForMailbox(db, options.mailboxId, 500);
+  const documents = await listDocumentsForLetters(db, options.mailboxId, rows.map((row) => row.id));
+  return rows.map((row) => presentRecipientLetter(row, documents));
+}
+
+export async function getLetterForMailbox(options: { context: AppContext; mailboxId: string; letterId: string }) {
+  const { db } = options.context;
+  const row = await findLetterForMailbox(db, options.mailboxId, options.letterId);
+  if (!row) throw new KuvertError('not_found');
+  const documents = await listDocumentsForLetters(db, options.mailboxId, [row.id]);
+  return presentRecipientLetter(row, documents);
+}
+
+/** Decrypt a document for its owner; the audit log records that the letter was opened. */
+export async function readDocument(options: {
+  context: AppContext;
+  mailboxId: string;
+  letterId: string;
+  documentId: string;
+}) {
+  const { context } = options;
+  const document = await findDocumentForMailbox(context.db, options.mailboxId, options.letterId, options.documentId);
+  if (!document) throw new KuvertError('not_found');
+  const ciphertext = await context.blobs.get(document.blob_key);
+  const plaintext = openDocument({
+    ciphertext,
+    wrappedKey: document.wrapped_key,
+    keyVersion: document.key_version,
+    sha256: document.sha256,
+    letterId: document.letter_id,
+    documentId: document.id,
+    masterKeys: context.keys,
+  });
+  await context.db.transaction().execute((tx) =>
+    appendAuditEvent(tx, {
+      actor: `mailbox:${options.mailboxId}`,
+      action: 'letter.opened',
+      subject: document.letter_id,
+      details: { documentId: document.id },
+    }),
+  );
+  return { bytes: plaintext, filename: document.filename, contentType: document.content_type };
+}
+
+export async function recordLetterRead(options: { context: AppContext; mailboxId: string; letterId: string }) {
+  if (!(await markLetterRead(options.context.db, options.mailboxId, options.letterId))) {
+    throw new KuvertError('not_found');
+  }
+}

@@ -1,0 +1,69 @@
+import { type Insertable, sql } from 'kysely';
+import type { Executor } from '../db/database.js';
+import type { MailboxesTable } from '../db/schema.js';
+
+/** What other modules may learn about a mailbox: never the sealed columns or the hash. */
+const publicColumns = ['id', 'email', 'language'] as const;
+
+export async function insertMailbox(db: Executor, row: Insertable<MailboxesTable>): Promise<void> {
+  await db.insertInto('mailboxes').values(row).execute();
+}
+
+export async function findMailboxByNationalIdHash(db: Executor, nationalIdHash: Buffer) {
+  return db
+    .selectFrom('mailboxes')
+    .select(publicColumns)
+    .where('national_id_hash', '=', nationalIdHash)
+    .executeTakeFirst();
+}
+
+/** Emails are unique case-insensitively (the index is on lower(email)), so match the same way. */
+export async function findMailboxByEmail(db: Executor, email: string) {
+  return db
+    .selectFrom('mailboxes')
+    .select(publicColumns)
+    .where(sql<string>`lower(email)`, '=', email.toLowerCase())
+    .executeTakeFirst();
+}
+
+export async function findMailboxById(db: Executor, id: string) {
+  return db.selectFrom('mailboxes').select(publicColumns).where('id', '=', id).executeTakeFirst();
+}
+
+/** Only the login check reads the password hash and the sealed TOTP secret. */
+export async function findLoginCredentials(db: Executor, nationalIdHash: Buffer) {
+  return db
+    .selectFrom('mailboxes')
+    .select(['id', 'language', 'password_hash', 'totp_secret_sealed'])
+    .where('national_id_hash', '=', nationalIdHash)
+    .executeTakeFirst();
+}
+
+/**
+ * Record an accepted TOTP time step, only if it is newer than the last one. One conditional
+ * update, so two servers racing with the same code cannot both accept it (RFC 6238 §5.2:
+ * the verifier must not accept the second attempt of the same OTP). False means a replay.
+ */
+export async function claimTotpStep(db: Executor, mailboxId: string, step: number): Promise<boolean> {
+  const result = await db
+    .updateTable('mailboxes')
+    .set({ totp_last_step: step })
+    .where('id', '=', mailboxId)
+    .where((eb) =>
+      eb.or([eb('totp_last_step', 'is', null), eb('totp_last_step', '<', sql<string>`${step}`)]),
+    )
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}
+
+export async function updatePasswordHash(
+  db: Executor,
+  mailboxId: string,
+  passwordHash: string,
+): Promise<void> {
+  await db
+    .updateTable('mailboxes')
+    .set({ password_hash: passwordHash })
+    .where('id', '=', mailboxId)
+    .execute();
+}

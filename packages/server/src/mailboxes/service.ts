@@ -1,0 +1,287 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { type Algorithm, hash, type Options as Argon2Options, parseOptions } from '@node-rs/argon2';
+import { Secret, TOTP } from 'otpauth';
+import { appendAuditEvent } from '../audit/service.js';
+import type { Db, Executor } from '../db/database.js';
+import type { Language } from '../db/schema.js';
+import { lookupHash, openValue, sealValue } from '../documents/envelope.js';
+import type { MasterKeys } from '../documents/master-keys.js';
+import { KuvertError } from '../errors.js';
+import { parseNationalId } from './national-id.js';
+import {
+  findMailboxByEmail as findByEmail,
+  findMailboxByNationalIdHash,
+  insertMailbox,
+} from './queries.js';
+
+// ---------------------------------------------------------------------------------------
+// Passwords
+
+/**
+ * argon2id with OWASP's minimum (Password Storage Cheat Sheet: m=19 MiB, t=2, p=1). One
+ * lane, so a burst of logins cannot take every core. Raise the costs here; old hashes keep
+ * verifying (the parameters are in the PHC string) and are upgraded at the next login.
+ */
+export const passwordHashOptions = {
+  // Algorithm is a const enum, which isolatedModules cannot read: 2 is Argon2id.
+  algorithm: 2 satisfies Algorithm.Argon2id,
+  memoryCost: 19_456,
+  timeCost: 2,
+  parallelism: 1,
+  outputLen: 32,
+} as const satisfies Argon2Options;
+
+export const passphraseMinLength = 12;
+/** An upper bound so a megabyte "password" cannot make every hash expensive. */
+export const passphraseMaxLength = 256;
+
+/**
+ * Passphrases are compared and hashed in NFKC form, so the same words typed on another
+ * keyboard or OS (composed or decomposed å, full-width digits) still match
+ * (NIST SP 800-63B §5.1.1.2 recommends normalising before hashing).
+ */
+export function normalisePassphrase(password: string): string {
+  return password.normalize('NFKC');
+}
+
+/**
+ * The few passwords that attackers try first. NIST SP 800-63B §5.1.1.2 asks for a check
+ * against commonly used values instead of composition rules; this list is deliberately
+ * short: length does most of the work, and a long blocklist mostly annoys people.
+ */
+const commonPassphrases = new Set([
+  '123456789012',
+  '1234567890123',
+  '12345678901234',
+  '123456789abc',
+  'abcdefghijkl',
+  'abc123abc123',
+  'qwertyuiopå',
+  'qwertyuiopas',
+  'qwerty123456',
+  'qwertyqwerty',
+  'asdfghjklæø',
+  'password1234',
+  'password12345',
+  'password123!',
+  'passwordpassword',
+  'passord12345',
+  'passord123456',
+  'passordpassord',
+  'iloveyou1234',
+  'jegelskerdeg',
+  'hemmelighemmelig',
+  'correcthorsebatterystaple',
+  'kuvertkuvert',
+  'kuvert123456',
+  'letmeinletmein',
+  'welcome12345',
+  'velkommen123',
+  'sommer2024!!',
+]);
+
+/** How a passphrase compares with the list: case and spaces do not make it different. */
+function simplified(password: string): string {
+  return password.toLowerCase().replace(/\s+/g, '');
+}
+
+/**
+ * Why a passphrase is refused, as a sentence for the person choosing it, or undefined when
+ * it is fine. Length is what counts (promise 4): no rules about digits or symbols.
+ */
+export function checkPassphrase(
+  password: string,
+  personal: { nationalId?: string | undefined; email?: string | null | undefined } = {},
+): string | undefined {
+  const normalised = normalisePassphrase(password);
+  // Code points, not UTF-16 units: "æøå" is three characters to the person typing it.
+  const length = [...normalised].length;
+  if (length < passphraseMinLength) {
+    return `Choose a passphrase of at least ${passphraseMinLength} characters. A few unrelated words you can remember, such as a short sentence only you would make up, are long and easy to type.`;
+  }
+  if (length > passphraseMaxLength) {
+    return `A passphrase can have at most ${passphraseMaxLength} characters.`;
+  }
+  const simple = simplified(normalised);
+  if (commonPassphrases.has(simple) || /^(.)\1*$/u.test(simple)) {
+    return 'This passphrase is one of the first that attackers try. Choose a few words that only you would put together.';
+  }
+  const digitsOnly = normalised.replace(/\D/g, '');
+  if (personal.nationalId && digitsOnly.includes(personal.nationalId)) {
+    return 'The passphrase must not contain your national identity number: it is written on many documents.';
+  }
+  if (personal.email && simple.includes(simplified(personal.email))) {
+    return 'The passphrase must not contain your email address.';
+  }
+  return undefined;
+}
+
+export async function hashPassphrase(password: string): Promise<string> {
+  return hash(normalisePassphrase(password), passwordHashOptions);
+}
+
+/** True when a stored hash was made with weaker or different parameters than today's. */
+export function passwordHashNeedsUpgrade(passwordHash: string): boolean {
+  try {
+    const used = parseOptions(passwordHash);
+    return (
+      used.algorithm !== passwordHashOptions.algorithm ||
+      used.memoryCost !== passwordHashOptions.memoryCost ||
+      used.timeCost !== passwordHashOptions.timeCost ||
+      used.parallelism !== passwordHashOptions.parallelism
+    );
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// TOTP
+
+/** RFC 6238 as every authenticator app implements it: SHA-1, 6 digits, 30-second steps. */
+export const totpParameters = { algorithm: 'SHA1', digits: 6, period: 30 } as const;
+/** RFC 4226 §4 requires at least 128 bits; 160 bits is the recommended HMAC-SHA-1 key size. */
+const totpSecretBytes = 20;
+
+const totpContext = (mailboxId: string) => `mailbox:${mailboxId}:totp`;
+
+export function totpFor(secret: Buffer, label = 'mailbox', issuer = 'Kuvert'): TOTP {
+  // A fresh copy: Secret keeps the whole ArrayBuffer, which for a Buffer can be a shared pool.
+  const bytes = new Uint8Array(secret);
+  return new TOTP({ issuer, label, secret: new Secret({ buffer: bytes.buffer }), ...totpParameters });
+}
+
+/** The TOTP secret of a mailbox, opened from its column; bound to the mailbox id as AAD. */
+export function openTotpSecret(options: {
+  mailboxId: string;
+  sealed: Buffer;
+  keys: MasterKeys;
+}): Buffer {
+  return openValue(options.sealed, totpContext(options.mailboxId), options.keys);
+}
+
+// ---------------------------------------------------------------------------------------
+// Mailboxes
+
+export interface CreatedMailbox {
+  mailboxId: string;
+  /** Base32, for typing into an authenticator app by hand. Shown once, never stored in clear. */
+  totpSecret: string;
+  /** `otpauth://totp/…` for a QR code. */
+  otpauthUri: string;
+}
+
+const languages: readonly Language[] = ['nb', 'nn', 'en'];
+const nationalIdPurpose = 'national-id';
+const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/**
+ * Open a mailbox: the national identity number is validated, sealed and indexed by a keyed
+ * hash (security invariant 3); the passphrase is checked for length and against the most
+ * common ones only (promise 4) and stored as argon2id; a fresh TOTP secret is sealed and
+ * returned once for enrolment. The audit entry commits with the row.
+ */
+export async function createMailbox(options: {
+  db: Db;
+  keys: MasterKeys;
+  nationalId: string;
+  email?: string | null | undefined;
+  language: Language;
+  password: string;
+  acceptSynthetic: boolean;
+  /** Who opens it, for the audit log (an admin, the demo seeding, a registration flow). */
+  actor?: string;
+}): Promise<CreatedMailbox> {
+  const { db, keys } = options;
+  const parsed = parseNationalId(options.nationalId, { acceptSynthetic: options.acceptSynthetic });
+  if (!parsed.ok) throw new KuvertError('invalid_national_id', parsed.reason);
+  const nationalId = parsed.value;
+
+  const email = normaliseEmail(options.email);
+  if (!languages.includes(options.language)) {
+    throw new KuvertError('validation_failed', `language must be one of ${languages.join(', ')}.`);
+  }
+  const problem = checkPassphrase(options.password, { nationalId, email });
+  if (problem) throw new KuvertError('validation_failed', problem);
+
+  const mailboxId = randomUUID();
+  const totpSecret = randomBytes(totpSecretBytes);
+  const passwordHash = await hashPassphrase(options.password);
+  try {
+    await db.transaction().execute(async (tx) => {
+      await insertMailbox(tx, {
+        id: mailboxId,
+        national_id_hash: lookupHash(nationalId, nationalIdPurpose, keys),
+        national_id_sealed: sealValue(nationalId, 'mailbox:national-id', keys),
+        email,
+        language: options.language,
+        password_hash: passwordHash,
+        totp_secret_sealed: sealValue(totpSecret, totpContext(mailboxId), keys),
+      });
+      await appendAuditEvent(tx, {
+        actor: options.actor ?? 'system',
+        action: 'mailbox.created',
+        subject: mailboxId,
+        // Never the number or the address: the audit log is read by support staff.
+        details: { language: options.language, hasEmail: email !== null, nationalIdKind: parsed.kind },
+      });
+    });
+  } catch (error) {
+    throw duplicateAsValidation(error) ?? error;
+  }
+  const totp = totpFor(totpSecret, email ?? 'mailbox');
+  return { mailboxId, totpSecret: totp.secret.base32, otpauthUri: totp.toString() };
+}
+
+/** The mailbox of a national identity number (already validated by the caller or not). */
+export async function findMailboxByNationalId(options: {
+  db: Executor;
+  keys: MasterKeys;
+  nationalId: string;
+}) {
+  // Only the canonical 11 digits were ever hashed; anything else cannot have a mailbox.
+  // Synthetic numbers are looked up too: they only match when they were allowed to register.
+  const parsed = parseNationalId(options.nationalId, { acceptSynthetic: true });
+  if (!parsed.ok) return undefined;
+  return findMailboxByNationalIdHash(
+    options.db,
+    lookupHash(parsed.value, nationalIdPurpose, options.keys),
+  );
+}
+
+export async function findMailboxByEmail(options: { db: Executor; email: string }) {
+  const email = options.email.trim();
+  if (email === '') return undefined;
+  return findByEmail(options.db, email);
+}
+
+/** The keyed hash a mailbox is found by; also what login looks credentials up with. */
+export function nationalIdLookupHash(nationalId: string, keys: MasterKeys): Buffer {
+  return lookupHash(nationalId, nationalIdPurpose, keys);
+}
+
+function normaliseEmail(input: string | null | undefined): string | null {
+  if (input === undefined || input === null) return null;
+  const email = input.trim().toLowerCase();
+  if (email === '') return null;
+  if (email.length > 254 || !emailPattern.test(email)) {
+    throw new KuvertError('validation_failed', 'email must be an email address such as name@example.no.');
+  }
+  return email;
+}
+
+/** A unique violation from PostgreSQL (23505) names its index; turn it into a clear 422. */
+function duplicateAsValidation(error: unknown): KuvertError | undefined {
+  const { code, constraint } = (error ?? {}) as { code?: unknown; constraint?: unknown };
+  if (code !== '23505') return undefined;
+  if (constraint === 'mailboxes_national_id_hash_key') {
+    return new KuvertError(
+      'validation_failed',
+      'A mailbox with this national identity number already exists.',
+    );
+  }
+  if (constraint === 'mailboxes_email_key') {
+    return new KuvertError('validation_failed', 'A mailbox with this email address already exists.');
+  }
+  return undefined;
+}

@@ -1,0 +1,76 @@
+import path from 'node:path';
+import pino, { type Logger } from 'pino';
+import type { Config } from './config.js';
+import type { AppContext } from './context.js';
+import { connectDatabase, migrateToLatest } from './db/database.js';
+import { startEmbeddedPostgres } from './db/embedded-postgres.js';
+import { createBlobStore } from './documents/blob-store.js';
+import { loadMasterKeys } from './documents/master-keys.js';
+import { createPdfInspector } from './documents/pdf-inspection.js';
+import { loggerOptions } from './http/logger.js';
+import { createPgBossQueue } from './jobs/pg-boss-queue.js';
+import { startMailSink } from './notifications/mail-sink.js';
+import { createMailer } from './notifications/mailer.js';
+
+export interface Runtime {
+  context: AppContext;
+  /** Stops everything this runtime started, in reverse order. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Start what Kuvert runs on: the database (embedded unless DATABASE_URL is set), migrations,
+ * keys, blob store, PDF inspection pool, job queue and mail transport.
+ */
+export async function startRuntime(
+  config: Readonly<Config>,
+  options: { log?: Logger; databaseUrl?: string } = {},
+): Promise<Runtime> {
+  const log = options.log ?? pino(loggerOptions(config.LOG_LEVEL));
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    while (stops.length > 0) {
+      const next = stops.pop()!;
+      await next().catch((error: unknown) => log.error({ err: error }, 'error while stopping'));
+    }
+  };
+  try {
+    let databaseUrl = options.databaseUrl ?? config.DATABASE_URL;
+    if (!databaseUrl) {
+      const embedded = await startEmbeddedPostgres({
+        dir: path.join(config.dataDir, 'postgres'),
+        port: config.KUVERT_EMBEDDED_PG_PORT,
+        log: (line) => log.debug({ postgres: line }),
+      });
+      stops.push(embedded.stop);
+      databaseUrl = embedded.url;
+    }
+    const db = connectDatabase(databaseUrl);
+    stops.push(() => db.destroy());
+    await migrateToLatest(db);
+
+    const keys = await loadMasterKeys({ dataDir: config.dataDir, fromEnv: config.KUVERT_MASTER_KEYS });
+    const blobs = createBlobStore(config);
+    if (blobs.close) stops.push(blobs.close.bind(blobs));
+    const pdf = createPdfInspector();
+    stops.push(() => pdf.close());
+
+    const mailSink =
+      !config.isProduction && !config.SMTP_URL
+        ? await startMailSink({ port: config.KUVERT_DEV_SMTP_PORT })
+        : undefined;
+    if (mailSink) stops.push(() => mailSink.close());
+    const mailer = createMailer(config, mailSink);
+    stops.push(() => mailer.close());
+
+    const queue = await createPgBossQueue({ databaseUrl, log });
+    stops.push(() => queue.stop());
+
+    const context: AppContext = { config, db, blobs, keys, pdf, queue, mailer, mailSink, log };
+    if (config.KUVERT_WORKERS) await queue.work(context);
+    return { context, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,85 @@
+import type { JsonWebKey } from 'node:crypto';
+import { createPublicKey, randomUUID } from 'node:crypto';
+import { appendAuditEvent } from '../audit/service.js';
+import type { Db } from '../db/database.js';
+import type { SignatureAlgorithm } from '../db/schema.js';
+import { KuvertError } from '../errors.js';
+import {
+  findActiveSenderKey,
+  findSenderById,
+  insertSender,
+  insertSenderKey,
+  insertSignatureNonce,
+} from './queries.js';
+
+export async function createSender(options: { db: Db; name: string; actor: string }) {
+  const name = options.name.trim();
+  if (name.length < 2 || name.length > 200) {
+    throw new KuvertError('validation_failed', 'A sender name has 2 to 200 characters.');
+  }
+  const id = randomUUID();
+  await options.db.transaction().execute(async (tx) => {
+    await insertSender(tx, { id, name });
+    await appendAuditEvent(tx, { actor: options.actor, action: 'sender.created', subject: id, details: { name } });
+  });
+  return { id, name };
+}
+
+/** Which signature algorithm a public JWK is for; anything else is refused. */
+export function algorithmOfJwk(jwk: JsonWebKey): SignatureAlgorithm {
+  if ('d' in jwk) {
+    throw new KuvertError('validation_failed', 'Register the public key only: this JWK contains the private key.');
+  }
+  if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519' && jwk.x) return 'ed25519';
+  if (jwk.kty === 'EC' && jwk.crv === 'P-256' && jwk.x && jwk.y) return 'ecdsa-p256-sha256';
+  throw new KuvertError('validation_failed', 'A sender key is an Ed25519 (OKP) or ECDSA P-256 (EC) public JWK.');
+}
+
+/** Register a sender's public key (Ed25519 or ECDSA P-256). The key id is the JWK's kid or a new one. */
+export async function registerSenderKey(options: {
+  db: Db;
+  senderId: string;
+  publicJwk: JsonWebKey & { kid?: string };
+  actor: string;
+}) {
+  const algorithm = algorithmOfJwk(options.publicJwk);
+  try {
+    createPublicKey({ key: options.publicJwk, format: 'jwk' });
+  } catch {
+    throw new KuvertError('validation_failed', 'The JWK is not a valid public key.');
+  }
+  if (!(await findSenderById(options.db, options.senderId))) {
+    throw new KuvertError('not_found', 'No sender with this id.');
+  }
+  const keyId = options.publicJwk.kid ?? `key-${randomUUID()}`;
+  const { kty, crv, x, y } = options.publicJwk;
+  const publicJwk = { kty, crv, x, ...(y ? { y } : {}), kid: keyId };
+  await options.db.transaction().execute(async (tx) => {
+    if (await findActiveSenderKey(tx, keyId)) {
+      throw new KuvertError('validation_failed', `A key with id ${keyId} is already registered.`);
+    }
+    await insertSenderKey(tx, { keyId, senderId: options.senderId, algorithm, publicJwk });
+    await appendAuditEvent(tx, {
+      actor: options.actor,
+      action: 'sender.key_added',
+      subject: options.senderId,
+      details: { keyId, algorithm },
+    });
+  });
+  return { keyId, algorithm };
+}
+
+export async function findSenderKey(db: Db, keyId: string) {
+  const row = await findActiveSenderKey(db, keyId);
+  if (!row) return undefined;
+  return {
+    keyId: row.key_id,
+    senderId: row.sender_id,
+    algorithm: row.algorithm,
+    publicJwk: row.public_jwk as JsonWebKey,
+  };
+}
+
+export function consumeSignatureNonce(db: Db, keyId: string, nonce: string, expiresAt: Date) {
+  return insertSignatureNonce(db, { keyId, nonce, expiresAt });
+}

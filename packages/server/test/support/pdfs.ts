@@ -1,0 +1,436 @@
+/**
+ * PDFs for tests and benchmarks: real, valid letters built with pdf-lib, and hostile
+ * variants that PDF inspection (security invariant 7) must refuse.
+ *
+ * Some hostile variants are written by hand (`assemblePdf`) because pdf-lib normalises
+ * what they need to get wrong on purpose: hex-escaped names, actions pdf.js does not
+ * report, object streams behind a filter chain, an encryption dictionary.
+ */
+import { deflateSync } from 'node:zlib';
+import {
+  concatTransformationMatrix,
+  drawObject,
+  PDFDocument,
+  PDFName,
+  PDFString,
+  popGraphicsState,
+  pushGraphicsState,
+  rgb,
+  StandardFonts,
+} from 'pdf-lib';
+
+export interface BuildPdfOptions {
+  /** Number of pages, each with the text drawn on it. Default 1. */
+  pages?: number;
+  /** Drawn at the top of every page. Default "Kuvert test letter". */
+  text?: string;
+  /**
+   * Approximate size of the file in bytes (within a few per cent). The padding is real page
+   * content: an incompressible noise image drawn on each page, never trailing garbage.
+   */
+  targetBytes?: number;
+}
+
+/** A real, valid PDF letter: `text` and "Page i of n" drawn on every page. */
+export async function buildPdf(options: BuildPdfOptions = {}): Promise<Uint8Array> {
+  const pages = options.pages ?? 1;
+  const text = options.text ?? 'Kuvert test letter';
+  const first = await renderLetter({ pages, text, imageBytesPerPage: 0 });
+  if (options.targetBytes === undefined || options.targetBytes <= first.byteLength) {
+    return first;
+  }
+  // An image object costs its pixels plus a little dictionary and drawing overhead:
+  // estimate, build, then correct once with the measured error.
+  let perPage = Math.floor((options.targetBytes - first.byteLength) / pages) - IMAGE_OVERHEAD;
+  let built = await renderLetter({ pages, text, imageBytesPerPage: Math.max(perPage, 0) });
+  perPage += Math.floor((options.targetBytes - built.byteLength) / pages);
+  built = await renderLetter({ pages, text, imageBytesPerPage: Math.max(perPage, 0) });
+  return built;
+}
+
+const IMAGE_OVERHEAD = 200;
+const IMAGE_WIDTH = 100;
+
+async function renderLetter(options: {
+  pages: number;
+  text: string;
+  imageBytesPerPage: number;
+}): Promise<Uint8Array> {
+  const doc = await PDFDocument.create();
+  // Fixed dates keep the bytes reproducible from one run to the next.
+  doc.setCreationDate(new Date('2025-01-01T00:00:00Z'));
+  doc.setModificationDate(new Date('2025-01-01T00:00:00Z'));
+  doc.setTitle(options.text);
+  const font = await doc.embedFont(StandardFonts.Helvetica);
+  const random = seededRandom(0x6b75_7665);
+  for (let index = 1; index <= options.pages; index += 1) {
+    const page = doc.addPage([595, 842]);
+    page.drawText(options.text, { x: 50, y: 780, size: 20, font, color: rgb(0, 0, 0) });
+    page.drawText(`Page ${index} of ${options.pages}`, { x: 50, y: 750, size: 12, font });
+    const rows = Math.floor(options.imageBytesPerPage / (IMAGE_WIDTH * 3));
+    if (rows > 0) {
+      const pixels = new Uint8Array(IMAGE_WIDTH * 3 * rows);
+      for (let i = 0; i < pixels.length; i += 1) pixels[i] = random() & 0xff;
+      // Uncompressed on purpose: noise does not compress, and the size stays predictable.
+      const image = doc.context.register(
+        doc.context.stream(pixels, {
+          Type: 'XObject',
+          Subtype: 'Image',
+          Width: IMAGE_WIDTH,
+          Height: rows,
+          ColorSpace: 'DeviceRGB',
+          BitsPerComponent: 8,
+        }),
+      );
+      const name = page.node.newXObject('Noise', image);
+      page.pushOperators(
+        pushGraphicsState(),
+        concatTransformationMatrix(300, 0, 0, 600, 50, 100),
+        drawObject(name),
+        popGraphicsState(),
+      );
+    }
+  }
+  return doc.save();
+}
+
+/** Mulberry32: deterministic noise, so a benchmark file is the same on every run. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
+
+async function letterDocument(text: string): Promise<PDFDocument> {
+  const doc = await PDFDocument.create();
+  const font = await doc.embedFont(StandardFonts.Helvetica);
+  doc.addPage([595, 842]).drawText(text, { x: 50, y: 780, size: 20, font });
+  return doc;
+}
+
+/** An OpenAction that runs JavaScript when the file is opened (saved in an object stream). */
+export async function buildPdfWithJavaScript(): Promise<Uint8Array> {
+  const doc = await letterDocument('Open me');
+  doc.catalog.set(
+    PDFName.of('OpenAction'),
+    doc.context.obj({ Type: 'Action', S: 'JavaScript', JS: PDFString.of("app.alert('hi');") }),
+  );
+  return doc.save();
+}
+
+/**
+ * An OpenAction that launches a program. pdf.js does not report Launch open actions through
+ * its API, and pdf-lib hides the catalog inside a compressed object stream: only a byte scan
+ * that inflates object streams finds it.
+ */
+export async function buildPdfWithLaunchAction(): Promise<Uint8Array> {
+  const doc = await letterDocument('Launch');
+  doc.catalog.set(
+    PDFName.of('OpenAction'),
+    doc.context.obj({
+      Type: 'Action',
+      S: 'Launch',
+      F: PDFString.of('cmd.exe'),
+      Win: { F: PDFString.of('cmd.exe'), P: PDFString.of('/c calc.exe') },
+    }),
+  );
+  return doc.save();
+}
+
+/** A document-level attachment (an executable, as far as the name and bytes go). */
+export async function buildPdfWithEmbeddedFile(): Promise<Uint8Array> {
+  const doc = await letterDocument('See attachment');
+  const payload = new TextEncoder().encode('MZ\u0090\u0000 not really a program');
+  await doc.attach(payload, 'invoice.exe', {
+    mimeType: 'application/x-msdownload',
+    description: 'Invoice',
+  });
+  return doc.save();
+}
+
+/**
+ * JavaScript behind hex-escaped names (`/J#61vaScript`, `/J#53`) in a bookmark action, inside a
+ * Flate object stream. pdf.js does not report outline actions, so this exercises the byte
+ * scan's object-stream inflation and `#xx` normalisation.
+ */
+export function buildPdfWithHiddenJavaScriptName(): Uint8Array {
+  return assemblePdf({
+    objectStream: 'flate',
+    objects: [
+      { body: '<< /Type /Catalog /Pages 2 0 R /Outlines 6 0 R /PageMode /UseOutlines >>' },
+      ...singlePageObjects('Bookmarks'),
+      { body: '<< /Type /Outlines /First 7 0 R /Last 7 0 R /Count 1 >>' },
+      {
+        body: '<< /Title (Start) /Parent 6 0 R /A << /S /J#61vaScript /J#53 (app.alert\\(1\\)) >> >>',
+      },
+    ],
+  });
+}
+
+/**
+ * A PDF whose encryption dictionary does not accept the empty user password, so it cannot be
+ * opened without a password (the /O and /U entries are arbitrary bytes).
+ */
+export function buildEncryptedLikePdf(): Uint8Array {
+  const hex32 = (byte: number) => byte.toString(16).padStart(2, '0').repeat(32);
+  return assemblePdf({
+    objects: [
+      { body: '<< /Type /Catalog /Pages 2 0 R >>' },
+      ...singlePageObjects('Secret'),
+      {
+        body: `<< /Filter /Standard /V 1 /R 2 /O <${hex32(0x4f)}> /U <${hex32(0x55)}> /P -3904 >>`,
+      },
+    ],
+    trailer: `/Encrypt 6 0 R /ID [<${hex32(0x11).slice(0, 32)}> <${hex32(0x11).slice(0, 32)}>]`,
+  });
+}
+
+/** What each `buildPdfHiddenFromByteScan` variant carries. */
+export type HiddenContent =
+  | 'openActionJavaScript'
+  | 'namedJavaScript'
+  | 'pageJavaScript'
+  | 'linkJavaScript'
+  | 'formFieldJavaScript'
+  | 'embeddedFile'
+  | 'fileAttachmentAnnotation'
+  | 'xfa'
+  | 'richMedia';
+
+/**
+ * Hostile content that a byte scan cannot see: every dictionary sits in an object stream
+ * encoded with `[/ASCIIHexDecode /FlateDecode]`, and the streams outside it (file contents,
+ * XFA) carry no telling names. Only pdf.js's own checks can find these, so each variant tests
+ * one of them on its own.
+ */
+export function buildPdfHiddenFromByteScan(content: HiddenContent): Uint8Array {
+  const js = '<< /S /JavaScript /JS (app.alert\\(1\\)) >>';
+  const rect = '/Rect [50 600 250 640]';
+  const variants: Record<
+    HiddenContent,
+    { catalog?: string; page?: string; extra: AssembledObject[] }
+  > = {
+    openActionJavaScript: { catalog: '/OpenAction 6 0 R', extra: [{ body: js }] },
+    namedJavaScript: {
+      catalog: '/Names << /JavaScript << /Names [(init) 6 0 R] >> >>',
+      extra: [{ body: js }],
+    },
+    pageJavaScript: { page: `/AA << /O 6 0 R >>`, extra: [{ body: js }] },
+    linkJavaScript: {
+      page: '/Annots [6 0 R]',
+      extra: [{ body: `<< /Type /Annot /Subtype /Link ${rect} /Border [0 0 0] /A ${js} >>` }],
+    },
+    formFieldJavaScript: {
+      catalog: '/AcroForm << /Fields [6 0 R] >>',
+      page: '/Annots [6 0 R]',
+      extra: [
+        {
+          body: `<< /Type /Annot /Subtype /Widget /FT /Tx /T (amount) ${rect} /P 3 0 R /AA << /K ${js} >> >>`,
+        },
+      ],
+    },
+    embeddedFile: {
+      catalog: '/Names << /EmbeddedFiles << /Names [(invoice.exe) 6 0 R] >> >>',
+      extra: [
+        { body: '<< /Type /Filespec /F (invoice.exe) /UF (invoice.exe) /EF << /F 7 0 R >> >>' },
+        { body: '<<', stream: latin1('MZ not really a program') },
+      ],
+    },
+    fileAttachmentAnnotation: {
+      page: '/Annots [6 0 R]',
+      extra: [
+        { body: `<< /Type /Annot /Subtype /FileAttachment ${rect} /FS 7 0 R /Name /Paperclip >>` },
+        { body: '<< /Type /Filespec /F (invoice.exe) /UF (invoice.exe) /EF << /F 8 0 R >> >>' },
+        { body: '<<', stream: latin1('MZ not really a program') },
+      ],
+    },
+    xfa: {
+      catalog: '/AcroForm << /Fields [] /XFA 6 0 R >>',
+      extra: [
+        {
+          body: '<<',
+          stream: latin1(
+            '<xdp:xdp xmlns:xdp="http://ns.adobe.com/xdp/"><template><subform/></template></xdp:xdp>',
+          ),
+        },
+      ],
+    },
+    richMedia: {
+      page: '/Annots [6 0 R]',
+      extra: [{ body: `<< /Type /Annot /Subtype /RichMedia ${rect} >>` }],
+    },
+  };
+  const variant = variants[content];
+  return assemblePdf({
+    objectStream: 'asciihex-flate',
+    objects: [
+      { body: `<< /Type /Catalog /Pages 2 0 R ${variant.catalog ?? ''} >>` },
+      ...singlePageObjects(`Hidden ${content}`, variant.page),
+      ...variant.extra,
+    ],
+  });
+}
+
+/** Bytes that are not a PDF at all. */
+export function notAPdf(): Uint8Array {
+  return new TextEncoder().encode('<html><body>Not a PDF, an HTML page.</body></html>\n');
+}
+
+/** The first half of a valid 3-page PDF: no cross-reference section, no %%EOF. */
+export async function truncatedPdf(): Promise<Uint8Array> {
+  const whole = await buildPdf({ pages: 3, targetBytes: 30_000 });
+  return whole.slice(0, Math.floor(whole.byteLength / 2));
+}
+
+/** A PDF header and end marker around bytes that are no PDF structure. */
+export function garbledPdf(): Uint8Array {
+  return latin1(`%PDF-1.7\n${'this is not a pdf object '.repeat(40)}\n%%EOF\n`);
+}
+
+// --- Hand assembly -------------------------------------------------------------------------
+
+interface AssembledObject {
+  /** A dictionary or other object. With `stream`, a dictionary opening (`<<` + entries): `/Length` and `>>` are appended. */
+  body: string;
+  /** Stream data, written unfiltered. Objects with a stream are never put in an object stream. */
+  stream?: Uint8Array;
+}
+
+/** Objects 2 (Pages), 3 (Page), 4 (content stream), 5 (font) of a one-page letter. */
+function singlePageObjects(text: string, pageEntries = ''): AssembledObject[] {
+  return [
+    { body: '<< /Type /Pages /Kids [3 0 R] /Count 1 >>' },
+    {
+      body: `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> ${pageEntries} >>`,
+    },
+    { body: '<<', stream: latin1(`BT /F1 20 Tf 50 780 Td (${text}) Tj ET`) },
+    { body: '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>' },
+  ];
+}
+
+/**
+ * Writes objects 1..n (object 1 is the catalog) with a correct cross-reference section.
+ * Without `objectStream`: a classic xref table. With it: every object without stream data
+ * goes into one object stream (filtered as named), indexed by a cross-reference stream.
+ */
+function assemblePdf(options: {
+  objects: AssembledObject[];
+  objectStream?: 'flate' | 'asciihex-flate';
+  trailer?: string;
+}): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  const write = (chunk: Uint8Array | string) => {
+    const bytes = typeof chunk === 'string' ? latin1(chunk) : chunk;
+    chunks.push(bytes);
+    length += bytes.byteLength;
+  };
+  const writeObject = (number: number, object: AssembledObject) => {
+    write(`${number} 0 obj\n`);
+    if (object.stream) {
+      write(`${object.body} /Length ${object.stream.byteLength} >>\nstream\n`);
+      write(object.stream);
+      write('\nendstream');
+    } else {
+      write(object.body);
+    }
+    write('\nendobj\n');
+  };
+
+  write('%PDF-1.7\n%\u00e2\u00e3\u00cf\u00d3\n');
+  const offsets = new Map<number, number>();
+  const count = options.objects.length;
+
+  if (!options.objectStream) {
+    options.objects.forEach((object, index) => {
+      offsets.set(index + 1, length);
+      writeObject(index + 1, object);
+    });
+    const xref = length;
+    write(`xref\n0 ${count + 1}\n0000000000 65535 f \n`);
+    for (let number = 1; number <= count; number += 1) {
+      write(`${String(offsets.get(number)).padStart(10, '0')} 00000 n \n`);
+    }
+    write(`trailer\n<< /Size ${count + 1} /Root 1 0 R ${options.trailer ?? ''} >>\n`);
+    write(`startxref\n${xref}\n%%EOF\n`);
+    return concat(chunks, length);
+  }
+
+  // Object stream (ISO 32000-1 §7.5.7): "number offset" pairs, then the objects themselves.
+  const objStmNumber = count + 1;
+  const xrefNumber = count + 2;
+  const compressed = new Map<number, number>(); // object number -> index in the object stream
+  const header: string[] = [];
+  let objects = '';
+  options.objects.forEach((object, index) => {
+    if (object.stream) return;
+    compressed.set(index + 1, compressed.size);
+    header.push(`${index + 1} ${objects.length}`);
+    objects += `${object.body}\n`;
+  });
+  const headerText = `${header.join(' ')}\n`;
+  const deflated = deflateSync(latin1(headerText + objects));
+  const filtered =
+    options.objectStream === 'flate' ? deflated : latin1(`${Buffer.from(deflated).toString('hex')}>`);
+  const filter =
+    options.objectStream === 'flate' ? '/FlateDecode' : '[/ASCIIHexDecode /FlateDecode]';
+
+  options.objects.forEach((object, index) => {
+    if (!object.stream) return;
+    offsets.set(index + 1, length);
+    writeObject(index + 1, object);
+  });
+  offsets.set(objStmNumber, length);
+  writeObject(objStmNumber, {
+    body: `<< /Type /ObjStm /N ${compressed.size} /First ${headerText.length} /Filter ${filter}`,
+    stream: filtered,
+  });
+
+  // Cross-reference stream (§7.5.8), unfiltered, with /W [1 4 2].
+  const size = xrefNumber + 1;
+  const rows = new Uint8Array(size * 7);
+  const view = new DataView(rows.buffer);
+  for (let number = 0; number < size; number += 1) {
+    const at = number * 7;
+    const index = compressed.get(number);
+    if (number === 0) {
+      view.setUint8(at, 0);
+      view.setUint16(at + 5, 0xffff);
+    } else if (index !== undefined) {
+      view.setUint8(at, 2);
+      view.setUint32(at + 1, objStmNumber);
+      view.setUint16(at + 5, index);
+    } else {
+      const offset = number === xrefNumber ? length : offsets.get(number);
+      if (offset === undefined) throw new Error(`object ${number} was not written`);
+      view.setUint8(at, 1);
+      view.setUint32(at + 1, offset);
+    }
+  }
+  const xref = length;
+  writeObject(xrefNumber, {
+    body: `<< /Type /XRef /Size ${size} /W [1 4 2] /Root 1 0 R ${options.trailer ?? ''}`,
+    stream: rows,
+  });
+  write(`startxref\n${xref}\n%%EOF\n`);
+  return concat(chunks, length);
+}
+
+function latin1(text: string): Uint8Array {
+  return new Uint8Array(Buffer.from(text, 'latin1'));
+}
+
+function concat(chunks: Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}

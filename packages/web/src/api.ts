@@ -1,0 +1,295 @@
+/**
+ * The client for the recipient API. Cookies carry the session (HttpOnly, so this code never sees
+ * it); every state-changing request also carries the CSRF token the session endpoint returned
+ * (security invariant 6). Errors arrive as RFC 9457 problem documents and become `ApiError`s.
+ */
+import { isLanguage, type Language } from './i18n/languages';
+
+export interface Session {
+  mailbox: { id: string; language: Language };
+  csrfToken: string;
+  expiresAt: string;
+}
+
+export interface LetterDocument {
+  id: string;
+  filename: string;
+  contentType: string;
+  sizeBytes: number;
+  pageCount: number | null;
+}
+
+export interface Letter {
+  id: string;
+  subject: string;
+  sender: { name: string };
+  deliveredAt: string;
+  readAt: string | null;
+  documents: LetterDocument[];
+}
+
+export interface LoginInput {
+  nationalId: string;
+  password: string;
+  totp: string;
+}
+
+/** RFC 9457 problem details, with Kuvert's stable `code` extension member. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  code: string;
+}
+
+/** Codes the client makes up itself, for failures that never reached the API. */
+export const clientErrorCodes = {
+  network: 'network_error',
+  unexpectedResponse: 'unexpected_response',
+} as const;
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string | undefined;
+  readonly code: string;
+
+  constructor(problem: Problem, options?: { cause?: unknown }) {
+    super(problem.detail ?? problem.title, options);
+    this.type = problem.type;
+    this.title = problem.title;
+    this.status = problem.status;
+    this.detail = problem.detail;
+    this.code = problem.code;
+  }
+
+  /** The request never got an answer: offline, DNS, connection refused, blocked. */
+  static network(cause: unknown): ApiError {
+    return new ApiError(
+      { type: 'about:blank', title: 'Network error', status: 0, code: clientErrorCodes.network },
+      { cause },
+    );
+  }
+}
+
+export function isApiError(error: unknown): error is ApiError {
+  return error instanceof ApiError;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Turns an error body into an `ApiError`. A body that is not a problem document (a proxy's HTML
+ * error page, say) still gives an error with the HTTP status and a generic code.
+ */
+export function problemFromBody(status: number, body: unknown, statusText = ''): ApiError {
+  if (isRecord(body) && typeof body.code === 'string' && typeof body.title === 'string') {
+    return new ApiError({
+      type: typeof body.type === 'string' ? body.type : 'about:blank',
+      title: body.title,
+      status: typeof body.status === 'number' ? body.status : status,
+      code: body.code,
+      ...(typeof body.detail === 'string' ? { detail: body.detail } : {}),
+    });
+  }
+  return new ApiError({
+    type: 'about:blank',
+    title: statusText || `HTTP ${status}`,
+    status,
+    code: clientErrorCodes.unexpectedResponse,
+  });
+}
+
+async function readProblem(response: Response): Promise<ApiError> {
+  let body: unknown = null;
+  try {
+    const text = await response.text();
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = null;
+  }
+  return problemFromBody(response.status, body, response.statusText);
+}
+
+function parseSession(body: unknown): Session {
+  if (
+    isRecord(body) &&
+    typeof body.csrfToken === 'string' &&
+    typeof body.expiresAt === 'string' &&
+    isRecord(body.mailbox) &&
+    typeof body.mailbox.id === 'string'
+  ) {
+    return {
+      mailbox: {
+        id: body.mailbox.id,
+        language: isLanguage(body.mailbox.language) ? body.mailbox.language : 'nb',
+      },
+      csrfToken: body.csrfToken,
+      expiresAt: body.expiresAt,
+    };
+  }
+  throw new ApiError({
+    type: 'about:blank',
+    title: 'Unexpected session response',
+    status: 200,
+    code: clientErrorCodes.unexpectedResponse,
+  });
+}
+
+function isAbort(error: unknown): boolean {
+  return error instanceof Error && error.name === 'AbortError';
+}
+
+interface RequestOptions {
+  body?: unknown;
+  signal?: AbortSignal | undefined;
+  accept?: string;
+  /** A 401 from a protected call means the session is gone: the app sends the user to login. */
+  protected: boolean;
+}
+
+export interface ApiClientOptions {
+  /** Empty in the browser (same origin); an absolute origin in tests. */
+  baseUrl?: string;
+  fetch?: typeof fetch;
+}
+
+export type ApiClient = ReturnType<typeof createApiClient>;
+
+export function createApiClient(options: ApiClientOptions = {}) {
+  const baseUrl = options.baseUrl ?? '';
+  const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  let csrfToken: string | null = null;
+  let unauthorizedHandler: (() => void) | null = null;
+
+  async function request(method: string, path: string, opts: RequestOptions): Promise<Response> {
+    const send = async (): Promise<Response> => {
+      const headers = new Headers({ Accept: opts.accept ?? 'application/json' });
+      if (opts.body !== undefined) headers.set('Content-Type', 'application/json');
+      if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers.set('X-CSRF-Token', csrfToken);
+      try {
+        return await doFetch(`${baseUrl}${path}`, {
+          method,
+          headers,
+          credentials: 'same-origin',
+          ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        });
+      } catch (error) {
+        if (isAbort(error)) throw error;
+        throw ApiError.network(error);
+      }
+    };
+
+    let response = await send();
+    // The token belongs to the session; when the session was rotated elsewhere (another tab
+    // logged in again), fetch the current token once and repeat the request.
+    if (response.status === 403 && method !== 'GET') {
+      const error = await readProblem(response.clone());
+      if (error.code === 'csrf_failed' && (await getSession())) response = await send();
+    }
+    if (response.ok) return response;
+
+    const error = await readProblem(response);
+    if (error.status === 401 && opts.protected) unauthorizedHandler?.();
+    throw error;
+  }
+
+  async function json<T>(response: Response): Promise<T> {
+    try {
+      return (await response.json()) as T;
+    } catch (cause) {
+      throw new ApiError(
+        {
+          type: 'about:blank',
+          title: 'Unexpected response',
+          status: response.status,
+          code: clientErrorCodes.unexpectedResponse,
+        },
+        { cause },
+      );
+    }
+  }
+
+  function remember(session: Session | null): Session | null {
+    csrfToken = session?.csrfToken ?? null;
+    return session;
+  }
+
+  /** The current session, or null when nobody is logged in. */
+  async function getSession(signal?: AbortSignal): Promise<Session | null> {
+    try {
+      const response = await request('GET', '/api/session', { signal, protected: false });
+      return remember(parseSession(await json<unknown>(response)));
+    } catch (error) {
+      if (isApiError(error) && error.status === 401) return remember(null);
+      throw error;
+    }
+  }
+
+  return {
+    /** Called on a 401 from any protected call (the session expired or was revoked). */
+    setUnauthorizedHandler(handler: (() => void) | null): void {
+      unauthorizedHandler = handler;
+    },
+
+    getSession,
+
+    async login(input: LoginInput): Promise<Session> {
+      const response = await request('POST', '/api/session', { body: input, protected: false });
+      return remember(parseSession(await json<unknown>(response))) as Session;
+    },
+
+    async logout(): Promise<void> {
+      try {
+        await request('DELETE', '/api/session', { protected: false });
+      } catch (error) {
+        // Already logged out (expired or revoked) is what we wanted anyway.
+        if (!(isApiError(error) && error.status === 401)) throw error;
+      } finally {
+        remember(null);
+      }
+    },
+
+    async listLetters(signal?: AbortSignal): Promise<Letter[]> {
+      const response = await request('GET', '/api/letters', { signal, protected: true });
+      const body = await json<{ letters: Letter[] }>(response);
+      return body.letters;
+    },
+
+    async getLetter(id: string, signal?: AbortSignal): Promise<Letter> {
+      const response = await request('GET', `/api/letters/${encodeURIComponent(id)}`, {
+        signal,
+        protected: true,
+      });
+      return json<Letter>(response);
+    },
+
+    /** The document's bytes, exactly as stored (for a PDF: to render and to save). */
+    async getDocumentContent(
+      letterId: string,
+      documentId: string,
+      signal?: AbortSignal,
+    ): Promise<ArrayBuffer> {
+      const path = `/api/letters/${encodeURIComponent(letterId)}/documents/${encodeURIComponent(documentId)}/content`;
+      const response = await request('GET', path, {
+        signal,
+        accept: 'application/pdf, application/octet-stream, */*',
+        protected: true,
+      });
+      return response.arrayBuffer();
+    },
+
+    async markRead(id: string): Promise<void> {
+      await request('POST', `/api/letters/${encodeURIComponent(id)}/read`, { protected: true });
+    },
+  };
+}
+
+/** The app's one client, talking to its own origin. */
+export const api = createApiClient();
