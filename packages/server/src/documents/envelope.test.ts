@@ -13,7 +13,12 @@ import {
   sealDocument,
   sealValue,
 } from './envelope.js';
-import { addMasterKeyVersion, loadMasterKeys, MasterKeyError, type MasterKeys } from './master-keys.js';
+import {
+  addMasterKeyVersion,
+  loadMasterKeys,
+  MasterKeyError,
+  type MasterKeys,
+} from './master-keys.js';
 
 function testMasterKeys(): MasterKeys {
   return {
@@ -165,9 +170,9 @@ describe('sealDocument / openDocument', () => {
   });
 
   it('refuses ids that contain NUL, which would make the AAD ambiguous', () => {
-    expect(() =>
-      sealDocument({ plaintext, letterId: 'a\0b', documentId, masterKeys }),
-    ).toThrow(TypeError);
+    expect(() => sealDocument({ plaintext, letterId: 'a\0b', documentId, masterKeys })).toThrow(
+      TypeError,
+    );
   });
 });
 
@@ -206,9 +211,9 @@ describe('key rotation', () => {
       keys: new Map([[2, v2.keys.get(2)!]]),
       lookupKey: v2.lookupKey,
     };
-    expect(openDocument({ ...sealed, ...rewrapped, ...ids, masterKeys: onlyV2 }).equals(plaintext)).toBe(
-      true,
-    );
+    expect(
+      openDocument({ ...sealed, ...rewrapped, ...ids, masterKeys: onlyV2 }).equals(plaintext),
+    ).toBe(true);
     // New documents are sealed under v2.
     expect(sealDocument({ plaintext, letterId, documentId, masterKeys: v2 }).keyVersion).toBe(2);
   });
@@ -216,13 +221,23 @@ describe('key rotation', () => {
   it('refuses to rewrap a tampered key', () => {
     const masterKeys = testMasterKeys();
     const documentId = randomUUID();
-    const sealed = sealDocument({ plaintext: Buffer.from('x'), letterId: 'l', documentId, masterKeys });
+    const sealed = sealDocument({
+      plaintext: Buffer.from('x'),
+      letterId: 'l',
+      documentId,
+      masterKeys,
+    });
     expect(() =>
-      rewrapDocumentKey({ ...sealed, wrappedKey: flipBit(sealed.wrappedKey, 100), documentId, masterKeys }),
+      rewrapDocumentKey({
+        ...sealed,
+        wrappedKey: flipBit(sealed.wrappedKey, 100),
+        documentId,
+        masterKeys,
+      }),
     ).toThrow(DocumentIntegrityError);
-    expect(() =>
-      rewrapDocumentKey({ ...sealed, documentId: randomUUID(), masterKeys }),
-    ).toThrow(DocumentIntegrityError);
+    expect(() => rewrapDocumentKey({ ...sealed, documentId: randomUUID(), masterKeys })).toThrow(
+      DocumentIntegrityError,
+    );
   });
 });
 
@@ -234,9 +249,9 @@ describe('sealValue / openValue', () => {
     const sealed = sealValue('01018012345', context, masterKeys);
     expect(openValue(sealed, context, masterKeys).toString('utf8')).toBe('01018012345');
     const secret = randomBytes(20);
-    expect(openValue(sealValue(secret, context, masterKeys), context, masterKeys).equals(secret)).toBe(
-      true,
-    );
+    expect(
+      openValue(sealValue(secret, context, masterKeys), context, masterKeys).equals(secret),
+    ).toBe(true);
   });
 
   it('is self-contained: format byte, key version, nonce, ciphertext, tag', () => {
@@ -248,12 +263,16 @@ describe('sealValue / openValue', () => {
   });
 
   it('differs each time for the same value', () => {
-    expect(sealValue('x', context, masterKeys).equals(sealValue('x', context, masterKeys))).toBe(false);
+    expect(sealValue('x', context, masterKeys).equals(sealValue('x', context, masterKeys))).toBe(
+      false,
+    );
   });
 
   it('fails under another context', () => {
     const sealed = sealValue('JBSWY3DPEHPK3PXP', 'mailbox:1:totp', masterKeys);
-    expect(() => openValue(sealed, 'mailbox:2:totp', masterKeys)).toThrow(SealedValueIntegrityError);
+    expect(() => openValue(sealed, 'mailbox:2:totp', masterKeys)).toThrow(
+      SealedValueIntegrityError,
+    );
     expect(() => openValue(sealed, 'mailbox:1:national-id', masterKeys)).toThrow(
       SealedValueIntegrityError,
     );

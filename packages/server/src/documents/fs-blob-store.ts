@@ -46,7 +46,9 @@ export class FsBlobStore implements BlobStore {
 
   async get(key: string): Promise<Buffer> {
     try {
-      return await readFile(this.pathOf(key), { flag: fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW });
+      return await readFile(this.pathOf(key), {
+        flag: fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW,
+      });
     } catch (error) {
       if (isErrno(error, 'ENOENT')) throw new BlobNotFoundError(key);
       throw error;

@@ -1,5 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -82,7 +92,9 @@ describe('master keys', () => {
     it('reports a malformed file by its path without quoting its content', async () => {
       await mkdir(path.join(dataDir, 'keys'), { mode: 0o700 });
       const secret = key();
-      await writeFile(keyFilePath(dataDir), `{"current":1,"keys":{"1":"${secret}"`, { mode: 0o600 });
+      await writeFile(keyFilePath(dataDir), `{"current":1,"keys":{"1":"${secret}"`, {
+        mode: 0o600,
+      });
       const error = await loadMasterKeys({ dataDir }).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(MasterKeyError);
       expect((error as Error).message).toContain(keyFilePath(dataDir));
@@ -115,20 +127,64 @@ describe('master keys', () => {
     const cases: [string, string, RegExp][] = [
       ['not JSON', 'current=1', /not valid JSON/],
       ['an array', '[]', /must be a JSON object/],
-      ['no current version', JSON.stringify({ keys: { '1': key() }, lookupKey: key() }), /"current" must be a positive integer/],
+      [
+        'no current version',
+        JSON.stringify({ keys: { '1': key() }, lookupKey: key() }),
+        /"current" must be a positive integer/,
+      ],
       ['current version 0', keysJson({ current: 0 }), /"current" must be a positive integer/],
-      ['current version as a string', keysJson({ current: '1' }), /"current" must be a positive integer/],
-      ['current version missing from keys', keysJson({ current: 2 }), /current version 2 is missing/],
+      [
+        'current version as a string',
+        keysJson({ current: '1' }),
+        /"current" must be a positive integer/,
+      ],
+      [
+        'current version missing from keys',
+        keysJson({ current: 2 }),
+        /current version 2 is missing/,
+      ],
       ['no keys', keysJson({ keys: {} }), /"keys" must be an object/],
-      ['a non-numeric version', keysJson({ keys: { '1': key(), one: key() } }), /key version "one" must be a positive integer/],
-      ['a short key', keysJson({ keys: { '1': randomBytes(16).toString('base64') } }), /key version 1 must be 32 bytes, got 16/],
-      ['a long key', keysJson({ keys: { '1': randomBytes(33).toString('base64') } }), /must be 32 bytes, got 33/],
-      ['a key that is not base64', keysJson({ keys: { '1': `${'!'.repeat(43)}=` } }), /key version 1 is not valid base64/],
-      ['a key in hex', keysJson({ keys: { '1': randomBytes(32).toString('hex') } }), /is not valid base64|must be 32 bytes/],
-      ['a key with non-canonical padding bits', keysJson({ keys: { '1': `${'A'.repeat(42)}B=` } }), /is not valid base64/],
+      [
+        'a non-numeric version',
+        keysJson({ keys: { '1': key(), one: key() } }),
+        /key version "one" must be a positive integer/,
+      ],
+      [
+        'a short key',
+        keysJson({ keys: { '1': randomBytes(16).toString('base64') } }),
+        /key version 1 must be 32 bytes, got 16/,
+      ],
+      [
+        'a long key',
+        keysJson({ keys: { '1': randomBytes(33).toString('base64') } }),
+        /must be 32 bytes, got 33/,
+      ],
+      [
+        'a key that is not base64',
+        keysJson({ keys: { '1': `${'!'.repeat(43)}=` } }),
+        /key version 1 is not valid base64/,
+      ],
+      [
+        'a key in hex',
+        keysJson({ keys: { '1': randomBytes(32).toString('hex') } }),
+        /is not valid base64|must be 32 bytes/,
+      ],
+      [
+        'a key with non-canonical padding bits',
+        keysJson({ keys: { '1': `${'A'.repeat(42)}B=` } }),
+        /is not valid base64/,
+      ],
       ['a key that is a number', keysJson({ keys: { '1': 12 } }), /must be a base64 string/],
-      ['no lookup key', JSON.stringify({ current: 1, keys: { '1': key() } }), /"lookupKey" must be a base64 string/],
-      ['a short lookup key', keysJson({ lookupKey: randomBytes(31).toString('base64') }), /"lookupKey" must be 32 bytes, got 31/],
+      [
+        'no lookup key',
+        JSON.stringify({ current: 1, keys: { '1': key() } }),
+        /"lookupKey" must be a base64 string/,
+      ],
+      [
+        'a short lookup key',
+        keysJson({ lookupKey: randomBytes(31).toString('base64') }),
+        /"lookupKey" must be 32 bytes, got 31/,
+      ],
       ['an unknown field', keysJson({ lookupkey: key() }), /unknown field "lookupkey"/],
     ];
     for (const [name, json, message] of cases) {
@@ -140,9 +196,9 @@ describe('master keys', () => {
 
     it('rejects a lookup key equal to an encryption key', () => {
       const shared = key();
-      expect(() => parseMasterKeys(keysJson({ keys: { '1': shared }, lookupKey: shared }), 'env')).toThrow(
-        /"lookupKey" must differ from key version 1/,
-      );
+      expect(() =>
+        parseMasterKeys(keysJson({ keys: { '1': shared }, lookupKey: shared }), 'env'),
+      ).toThrow(/"lookupKey" must differ from key version 1/);
     });
 
     it('names the source and never the key in messages', () => {

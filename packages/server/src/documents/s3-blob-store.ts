@@ -40,7 +40,7 @@ export class S3BlobStore implements BlobStore {
    */
   async put(key: string, bytes: Buffer): Promise<void> {
     assertValidBlobKey(key);
-    
+    if (await this.exists(key)) throw new BlobExistsError(key);
     await this.client.send(
       new PutObjectCommand({
         Bucket: this.bucket,
@@ -55,7 +55,9 @@ export class S3BlobStore implements BlobStore {
   async get(key: string): Promise<Buffer> {
     assertValidBlobKey(key);
     try {
-      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const response = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: key }),
+      );
       if (response.Body === undefined) throw new BlobNotFoundError(key);
       return Buffer.from(await response.Body.transformToByteArray());
     } catch (error) {
@@ -95,7 +97,9 @@ export class S3BlobStore implements BlobStore {
   }
 }
 
-function clientConfig(config: Omit<BlobStoreConfig, 'dataDir' | 'KUVERT_BLOB_STORE'>): S3ClientConfig {
+function clientConfig(
+  config: Omit<BlobStoreConfig, 'dataDir' | 'KUVERT_BLOB_STORE'>,
+): S3ClientConfig {
   const options: S3ClientConfig = {
     region: config.KUVERT_S3_REGION,
     forcePathStyle: config.KUVERT_S3_FORCE_PATH_STYLE,

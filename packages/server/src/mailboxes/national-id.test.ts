@@ -82,15 +82,20 @@ describe('parseNationalId', () => {
   });
 
   describe('length and characters', () => {
-    it.each(['', '0101801234', '010180123456', '0101801234a', 'abcdefghijk', '01018012-45', '٠١٠١٨٠١٢٣٤٥'])(
-      'rejects %j',
-      (input) => {
-        expect(parseNationalId(input, synthetic)).toEqual({
-          ok: false,
-          reason: 'A national identity number has exactly 11 digits',
-        });
-      },
-    );
+    it.each([
+      '',
+      '0101801234',
+      '010180123456',
+      '0101801234a',
+      'abcdefghijk',
+      '01018012-45',
+      '٠١٠١٨٠١٢٣٤٥',
+    ])('rejects %j', (input) => {
+      expect(parseNationalId(input, synthetic)).toEqual({
+        ok: false,
+        reason: 'A national identity number has exactly 11 digits',
+      });
+    });
   });
 
   describe('control digits', () => {
@@ -262,7 +267,11 @@ describe('generateSyntheticNationalId', () => {
     for (let i = 0; i < 1000; i++) {
       const value = generateSyntheticNationalId();
       seen.add(value);
-      expect(parseNationalId(value, synthetic), value).toEqual({ ok: true, value, kind: 'synthetic' });
+      expect(parseNationalId(value, synthetic), value).toEqual({
+        ok: true,
+        value,
+        kind: 'synthetic',
+      });
       expect(parseNationalId(value, real).ok, value).toBe(false);
       const month = Number(value.slice(2, 4));
       expect(month >= 81 && month <= 92, value).toBe(true);

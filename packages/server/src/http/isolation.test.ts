@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestKuvert, type TestKuvert } from '../../test/support/app.js';
+import {
+  buildRecipient,
+  buildSender,
+  loginAs,
+  sendLetter,
+  signedInject,
+  type TestSender,
+  type TestSession,
+} from '../../test/support/factories.js';
+import { type RouteEntry, routeTable } from './route-table.js';
+
+/**
+ * Security invariants 1 and 2, generated from the route table: for every route that takes an
+ * id, the owner gets an answer and another mailbox (or sender) gets 404, exactly like an id
+ * that does not exist. A new route with a parameter this matrix does not know fails here.
+ */
+let kuvert: TestKuvert;
+const owner: { session?: TestSession; sender?: TestSender } = {};
+const stranger: { session?: TestSession; sender?: TestSender } = {};
+const ids: Record<string, string> = {};
+
+beforeAll(async () => {
+  kuvert = await startTestKuvert();
+  const { context, app } = kuvert;
+  owner.sender = await buildSender(context);
+  stranger.sender = await buildSender(context);
+  const ownerRecipient = await buildRecipient(context);
+  const strangerRecipient = await buildRecipient(context);
+  const sent = await sendLetter(app, owner.sender, { recipient: { nationalId: ownerRecipient.nationalId } });
+  ids.id = sent.json().id;
+  const document = await context.db
+    .selectFrom('documents')
+    .select('id')
+    .where('letter_id', '=', ids.id!)
+    .executeTakeFirstOrThrow();
+  ids.documentId = document.id;
+  owner.session = await loginAs(app, ownerRecipient);
+  stranger.session = await loginAs(app, strangerRecipient);
+});
+afterAll(() => kuvert?.close());
+
+function fill(route: RouteEntry): string {
+  return route.url.replace(/:([A-Za-z]+)/g, (_match, name: string) => {
+    const value = ids[name];
+    if (!value) throw new Error(`${route.method} ${route.url}: the isolation matrix has no value for :${name}; add one`);
+    return value;
+  });
+}
+
+async function call(route: RouteEntry, as: typeof owner) {
+  const url = fill(route);
+  if (route.access === 'sender') {
+    return signedInject(kuvert.app, { method: route.method as 'GET' | 'POST', url, key: as.sender!.key });
+  }
+  const headers: Record<string, string> = { cookie: as.session!.cookie };
+  if (route.method !== 'GET') headers['x-csrf-token'] = as.session!.csrfToken;
+  return kuvert.app.inject({ method: route.method as 'GET', url, headers });
+}
+
+describe('tenant isolation matrix (generated from the route table)', () => {
+  it('covers every route that takes an id', () => {
+    const withIds = routeTable.routesOf(kuvert.app).filter((route) => route.url.includes(':'));
+    expect(withIds.length).toBeGreaterThanOrEqual(4);
+    for (const route of withIds) {
+      expect(['recipient', 'sender', 'public', 'development']).toContain(route.access);
+    }
+  });
+
+  it('every id-taking recipient and sender route answers 404 to a stranger and succeeds for the owner', async () => {
+    const routes = routeTable
+      .routesOf(kuvert.app)
+      .filter((route) => route.url.includes(':') && (route.access === 'recipient' || route.access === 'sender'));
+    const results: string[] = [];
+    for (const route of routes) {
+      const foreign = await call(route, stranger);
+      const own = await call(route, owner);
+      results.push(`${route.method} ${route.url}: stranger ${foreign.statusCode}, owner ${own.statusCode}`);
+      expect(foreign.statusCode, `${route.method} ${route.url} as a stranger`).toBe(404);
+      expect(own.statusCode, `${route.method} ${route.url} as the owner`).toBeLessThan(300);
+    }
+    expect(results.length).toBe(routes.length);
+  });
+});

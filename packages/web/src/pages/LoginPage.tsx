@@ -1,0 +1,179 @@
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { type FormEvent, useId, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { Navigate, useNavigate, useSearchParams } from 'react-router';
+import { api, clientErrorCodes, isApiError, type LoginInput } from '../api';
+import { useDocumentTitle } from '../components/DocumentTitle';
+import { applyMailboxLanguage } from '../i18n';
+import { queryKeys, useSession } from '../queries';
+import { safeReturnTo } from '../return-to';
+import { type LoginField, normaliseLogin, validateLogin } from './login-form';
+
+export function LoginPage() {
+  const { t } = useTranslation();
+  useDocumentTitle(t('login.title'));
+  const session = useSession();
+  const [params] = useSearchParams();
+  const returnTo = safeReturnTo(params.get('returnTo'));
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+
+  const [values, setValues] = useState<LoginInput>({ nationalId: '', password: '', totp: '' });
+  const [fieldErrors, setFieldErrors] = useState<Partial<Record<LoginField, true>>>({});
+  const [showPassword, setShowPassword] = useState(false);
+  const refs = {
+    nationalId: useRef<HTMLInputElement>(null),
+    password: useRef<HTMLInputElement>(null),
+    totp: useRef<HTMLInputElement>(null),
+  };
+  const errorId = useId();
+
+  const login = useMutation({
+    mutationFn: (input: LoginInput) => api.login(input),
+    onSuccess: async (result) => {
+      await applyMailboxLanguage(result.mailbox.language);
+      queryClient.setQueryData(queryKeys.session, result);
+      await navigate(returnTo, { replace: true, state: { focusMain: true } });
+    },
+    onError: () => {
+      // The code is spent or wrong either way; the other fields stay for another try.
+      setValues((current) => ({ ...current, totp: '' }));
+    },
+  });
+
+  if (session.data && !login.isPending) return <Navigate to={returnTo} replace />;
+
+  function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    if (login.isPending) return;
+    const input = normaliseLogin(values);
+    const invalid = validateLogin(input);
+    setFieldErrors(Object.fromEntries(invalid.map((field) => [field, true])));
+    const first = invalid[0];
+    if (first) {
+      refs[first].current?.focus();
+      return;
+    }
+    login.reset();
+    login.mutate(input);
+  }
+
+  function formError(): string {
+    const error = login.error;
+    if (!error) return '';
+    if (!isApiError(error)) return t('login.errors.generic');
+    switch (error.code) {
+      case 'login_failed':
+        return t('login.errors.loginFailed');
+      case 'rate_limited':
+        return t('login.errors.rateLimited');
+      case 'validation_failed':
+      case 'invalid_national_id':
+        return t('login.errors.validation');
+      case clientErrorCodes.network:
+        return t('login.errors.network');
+      default:
+        return t('login.errors.generic');
+    }
+  }
+
+  const message = formError();
+  const field = (name: LoginField) => ({
+    id: name === 'nationalId' ? 'national-id' : name,
+    name,
+    ref: refs[name],
+    value: values[name],
+    onChange: (event: { target: { value: string } }) =>
+      setValues((current) => ({ ...current, [name]: event.target.value })),
+    'aria-invalid': fieldErrors[name] ? true : undefined,
+  });
+
+  return (
+    <div className="login">
+      <h1>{t('login.title')}</h1>
+      <p className="lead">{t('login.intro')}</p>
+
+      <form className="card form" onSubmit={onSubmit} noValidate aria-describedby={errorId}>
+        <div id={errorId} className="form-error" aria-live="assertive" aria-atomic="true">
+          {message ? <p>{message}</p> : null}
+        </div>
+
+        <div className="field">
+          <label htmlFor="national-id">{t('login.nationalId')}</label>
+          <p id="national-id-hint" className="hint">
+            {t('login.nationalIdHint')}
+          </p>
+          <input
+            {...field('nationalId')}
+            type="text"
+            inputMode="numeric"
+            autoComplete="username"
+            spellCheck={false}
+            aria-describedby={`national-id-hint${fieldErrors.nationalId ? ' national-id-error' : ''}`}
+          />
+          {fieldErrors.nationalId ? (
+            <p id="national-id-error" className="field-error">
+              {t('login.invalid.nationalId')}
+            </p>
+          ) : null}
+        </div>
+
+        <div className="field">
+          <label htmlFor="password">{t('login.password')}</label>
+          <input
+            {...field('password')}
+            type={showPassword ? 'text' : 'password'}
+            autoComplete="current-password"
+            spellCheck={false}
+            autoCapitalize="off"
+            aria-describedby={fieldErrors.password ? 'password-error' : undefined}
+          />
+          {fieldErrors.password ? (
+            <p id="password-error" className="field-error">
+              {t('login.invalid.password')}
+            </p>
+          ) : null}
+          <div className="checkbox">
+            <input
+              id="show-password"
+              type="checkbox"
+              checked={showPassword}
+              onChange={(event) => setShowPassword(event.target.checked)}
+            />
+            <label htmlFor="show-password">{t('login.showPassword')}</label>
+          </div>
+        </div>
+
+        <div className="field">
+          <label htmlFor="totp">{t('login.totp')}</label>
+          <p id="totp-hint" className="hint">
+            {t('login.totpHint')}
+          </p>
+          <input
+            {...field('totp')}
+            className="input-code"
+            type="text"
+            inputMode="numeric"
+            autoComplete="one-time-code"
+            spellCheck={false}
+            aria-describedby={`totp-hint${fieldErrors.totp ? ' totp-error' : ''}`}
+          />
+          {fieldErrors.totp ? (
+            <p id="totp-error" className="field-error">
+              {t('login.invalid.totp')}
+            </p>
+          ) : null}
+        </div>
+
+        <button type="submit" className="button button-primary" aria-disabled={login.isPending}>
+          {login.isPending ? t('login.submitting') : t('login.submit')}
+        </button>
+      </form>
+
+      <aside className="safety-note" aria-labelledby="safety-title">
+        <h2 id="safety-title">{t('login.safety.title')}</h2>
+        <p>{t('login.safety.body', { origin: window.location.origin })}</p>
+      </aside>
+    </div>
+  );
+}
