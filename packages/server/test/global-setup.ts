@@ -4,7 +4,6 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import PgBoss from 'pg-boss';
 import type { TestProject } from 'vitest/node';
 import { connectDatabase, migrateToLatest } from '../src/db/database.js';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from '../src/db/embedded-postgres.js';
@@ -37,11 +36,6 @@ export default async function setup(project: TestProject) {
   const db = connectDatabase(templateUrl, { maxConnections: 2 });
   await migrateToLatest(db);
   await db.destroy();
-  // Install pg-boss's schema once here instead of in every copy.
-  const boss = new PgBoss({ connectionString: templateUrl, max: 2 });
-  boss.on('error', () => {});
-  await boss.start();
-  await boss.stop({ graceful: false, wait: true });
   project.provide('templateDatabaseUrl', templateUrl);
 
   return async () => {

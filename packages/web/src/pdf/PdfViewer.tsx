@@ -154,7 +154,7 @@ function PdfPage({ pdf, pageNumber, pageCount, width, onRendered, onFailed }: Pd
     };
   }, [pdf, pageNumber, width]);
 
-  const label = t('letter.pageLabel', { page: pageNumber, count: pageCount });
+  const label = t('letter.pageLabel', { page: pageNumber, total: pageCount });
   return (
     <div className="pdf-page" role="group" aria-label={label}>
       <canvas
