@@ -33,9 +33,12 @@ let seen: Seen[] = [];
 let loggedIn = false;
 let csrfToken = 'csrf-1';
 
-function send(res: ServerResponse, status: number, body?: unknown, type = 'application/json') {
+function send(res: ServerResponse, status: number, body?: unknown, type = 'application/json'): void {
   res.statusCode = status;
-  if (body === undefined) return res.end();
+  if (body === undefined) {
+    res.end();
+    return;
+  }
   res.setHeader('Content-Type', type);
   res.end(typeof body === 'string' ? body : JSON.stringify(body));
 }

@@ -77,7 +77,10 @@ export async function verifySignedRequest(
   }
 
   if (!signatureVerifies(options, signature, key)) {
-    refuse(`signature ${signature.label} does not verify with key ${key.keyId} (${key.algorithm})`);
+    // What the server saw helps most here: a proxy rewriting Host or the path is the
+    // usual cause, and none of these values is secret.
+    const seen = `${options.method} ${options.authority}${options.path}${options.query}`;
+    refuse(`signature ${signature.label} does not verify with key ${key.keyId} over ${seen}`);
   }
 
   // The nonce lives as long as `created` would still be accepted; after that the

@@ -113,8 +113,58 @@ describe('translation catalogues', () => {
 
 describe('Nynorsk is written as Nynorsk, Bokmål as Bokmål', () => {
   // Words that exist in one written standard only; each one here is a slip into the other.
-  const bokmalOnly = /\b(ikke|jeg|hva|hvis|hvordan|hvor|noen|noe|mye|være|fra|bare|nå|kommer|hos deg|deres|vennligst|siden|brevene|mottatt|finnes|får ikke)\b/i;
-  const nynorskOnly = /\b(ikkje|eg|kva|korleis|kvar|nokon|noko|nokre|mykje|vere|frå|berre|kjem|dykk|sida|breva|motteke|finst|hovud\w*|innhald\w*)\b/i;
+  const words = (list: string[]) => new RegExp(`(?<!\\p{L})(${list.join('|')})(?!\\p{L})`, 'iu');
+  const bokmalOnly = words([
+    'ikke',
+    'jeg',
+    'hva',
+    'hvis',
+    'hvordan',
+    'hvor',
+    'noen',
+    'noe',
+    'mye',
+    'være',
+    'fra',
+    'bare',
+    'kommer',
+    'deres',
+    'vennligst',
+    'brevene',
+    'mottatt',
+    'finnes',
+    'hoved\\p{L}*',
+    'innhold\\p{L}*',
+  ]);
+  const nynorskOnly = words([
+    'ikkje',
+    'eg',
+    'kva',
+    'korleis',
+    'kvar',
+    'nokon',
+    'noko',
+    'nokre',
+    'mykje',
+    'vere',
+    'frå',
+    'berre',
+    'kjem',
+    'dykk',
+    'motteke',
+    'finst',
+    'hovud\\p{L}*',
+    'innhald\\p{L}*',
+    'òg',
+  ]);
+
+  it('recognises slips in either direction', () => {
+    expect(bokmalOnly.test('Vi får ikke kontakt')).toBe(true);
+    expect(bokmalOnly.test('Hopp til hovedinnholdet')).toBe(true);
+    expect(nynorskOnly.test('6 siffer frå appen.')).toBe(true);
+    expect(nynorskOnly.test('Fann ikkje sida')).toBe(true);
+    expect(bokmalOnly.test('Vi får ikkje kontakt')).toBe(false);
+  });
 
   it('has no Bokmål forms in nn', () => {
     const slips = [...flat.nn].filter(([, v]) => bokmalOnly.test(String(v)));

@@ -18,7 +18,7 @@ export function LetterPage() {
   const { t } = useTranslation();
   const { id = '' } = useParams();
   const queryClient = useQueryClient();
-  const letter = useQuery({
+  const letter = useQuery<Letter>({
     queryKey: queryKeys.letter(id),
     queryFn: ({ signal }) => api.getLetter(id, signal),
     // The inbox already knows the subject and sender: show them at once.
