@@ -6,9 +6,11 @@ import { defineConfig, type Plugin } from 'vite';
 
 const require = createRequire(import.meta.url);
 const pdfjsRoot = path.dirname(require.resolve('pdfjs-dist/package.json'));
-const pdfjsVersion = (JSON.parse(readFileSync(path.join(pdfjsRoot, 'package.json'), 'utf8')) as {
-  version: string;
-}).version;
+const pdfjsVersion = (
+  JSON.parse(readFileSync(path.join(pdfjsRoot, 'package.json'), 'utf8')) as {
+    version: string;
+  }
+).version;
 
 /**
  * Where pdf.js finds the data it loads on demand (fonts that a PDF does not embed, CMaps for
@@ -39,13 +41,18 @@ function pdfjsAssets(): Plugin {
   );
   return {
     name: 'kuvert-pdfjs-assets',
-    config: () => ({ define: { 'import.meta.env.KUVERT_PDFJS_ASSETS': JSON.stringify(pdfjsAssetBase) } }),
+    config: () => ({
+      define: { 'import.meta.env.KUVERT_PDFJS_ASSETS': JSON.stringify(pdfjsAssetBase) },
+    }),
     configureServer(server) {
       const byUrl = new Map(files.map((entry) => [entry.url, entry.file]));
       server.middlewares.use((req, res, next) => {
         const file = req.url ? byUrl.get(req.url.split('?')[0] ?? '') : undefined;
         if (!file) return next();
-        res.setHeader('Content-Type', file.endsWith('.js') ? 'text/javascript' : 'application/octet-stream');
+        res.setHeader(
+          'Content-Type',
+          file.endsWith('.js') ? 'text/javascript' : 'application/octet-stream',
+        );
         res.end(readFileSync(file));
       });
     },

@@ -1,7 +1,12 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KuvertApiError, KuvertClient, KuvertConnectionError, type LetterReceipt } from './client.js';
+import {
+  KuvertApiError,
+  KuvertClient,
+  KuvertConnectionError,
+  type LetterReceipt,
+} from './client.js';
 import { verifyContentDigest } from './content-digest.js';
 import { generateSenderKey, loadSenderKey, parseSignatureFields, verifySignature } from './sign.js';
 import { buildSignatureBase } from './signature-base.js';
@@ -59,7 +64,10 @@ const receipt: LetterReceipt = {
   readAt: null,
 };
 
-const pdf = Buffer.from('%PDF-1.7\n%\xe2\xe3\xcf\xd3\nbinary \x00\x01\xff bytes\n%%EOF\n', 'latin1');
+const pdf = Buffer.from(
+  '%PDF-1.7\n%\xe2\xe3\xcf\xd3\nbinary \x00\x01\xff bytes\n%%EOF\n',
+  'latin1',
+);
 
 let server: RecordingServer;
 let baseUrl: string;
@@ -122,7 +130,9 @@ function verifyRecorded(request: RecordedRequest): { nonce: string; created: num
     },
     { components: components.map((item) => item.value.value as string), params },
   );
-  expect(verifySignature({ base, signature, algorithm: 'ed25519', publicKey: keys.publicJwk })).toBe(true);
+  expect(
+    verifySignature({ base, signature, algorithm: 'ed25519', publicKey: keys.publicJwk }),
+  ).toBe(true);
   return {
     nonce: params.get('nonce')?.value as string,
     created: params.get('created')?.value as number,
@@ -159,7 +169,9 @@ describe('KuvertClient.sendLetter', () => {
     server.replies = [{ status: 201, body: receipt }];
     await sendSample();
     const [request] = server.requests;
-    expect(verifyContentDigest(String(request!.headers['content-digest']), request!.body)).toBe(true);
+    expect(verifyContentDigest(String(request!.headers['content-digest']), request!.body)).toBe(
+      true,
+    );
     expect(request!.headers['signature-input']).toMatch(
       /^sig1=\("@method" "@authority" "@path" "@query" "content-digest" "content-type" "date"\);created=\d+;nonce="[^"]+";keyid="sender-key-1";alg="ed25519"$/,
     );
@@ -175,12 +187,17 @@ describe('KuvertClient.sendLetter', () => {
       document: { filename: 'a.pdf', bytes: pdf },
     });
     const metadata = JSON.parse(parts(server.requests[0]!)[0]!.content.toString('utf8'));
-    expect(metadata.messageId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(metadata.messageId).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
     expect(metadata.recipient).toEqual({ email: 'kari@example.no' });
   });
 
   it('retries after a 503, re-signed with a new nonce and the same messageId', async () => {
-    server.replies = [{ status: 503, body: { title: 'Service unavailable', status: 503 } }, { status: 201, body: receipt }];
+    server.replies = [
+      { status: 503, body: { title: 'Service unavailable', status: 503 } },
+      { status: 201, body: receipt },
+    ];
     await expect(sendSample()).resolves.toEqual(receipt);
 
     expect(server.requests).toHaveLength(2);
@@ -196,7 +213,11 @@ describe('KuvertClient.sendLetter', () => {
 
   it('retries after a 429, waiting for Retry-After', async () => {
     server.replies = [
-      { status: 429, headers: { 'retry-after': '1' }, body: { title: 'Too many attempts', status: 429 } },
+      {
+        status: 429,
+        headers: { 'retry-after': '1' },
+        body: { title: 'Too many attempts', status: 429 },
+      },
       { status: 201, body: receipt },
     ];
     const started = Date.now();
@@ -224,7 +245,10 @@ describe('KuvertClient.sendLetter', () => {
       detail: 'messageId 0b7e4f1a-1111-4222-8333-444455556666 was used for another letter',
       code: 'idempotency_conflict',
     };
-    server.replies = [{ status: 409, body: problem }, { status: 201, body: receipt }];
+    server.replies = [
+      { status: 409, body: problem },
+      { status: 201, body: receipt },
+    ];
     const error = await sendSample().catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(KuvertApiError);
     expect(error).toMatchObject({
@@ -240,20 +264,28 @@ describe('KuvertClient.sendLetter', () => {
 
   it('makes a minimal problem of an error response that is not JSON', async () => {
     server.replies = [{ status: 400 }];
-    await expect(sendSample()).rejects.toMatchObject({ status: 400, type: 'about:blank', title: 'Bad Request' });
+    await expect(sendSample()).rejects.toMatchObject({
+      status: 400,
+      type: 'about:blank',
+      title: 'Bad Request',
+    });
   });
 });
 
 describe('KuvertClient.getLetter', () => {
   it('GETs the letter, signed without content-digest', async () => {
-    server.replies = [{ status: 200, body: { ...receipt, status: 'read', readAt: '2026-11-25T13:00:00.000Z' } }];
+    server.replies = [
+      { status: 200, body: { ...receipt, status: 'read', readAt: '2026-11-25T13:00:00.000Z' } },
+    ];
     const status = await client().getLetter(receipt.id);
     expect(status).toMatchObject({ status: 'read', readAt: '2026-11-25T13:00:00.000Z' });
     const [request] = server.requests;
     expect(request!.method).toBe('GET');
     expect(request!.url).toBe(`/api/v1/letters/${receipt.id}`);
     expect(request!.headers['content-digest']).toBeUndefined();
-    expect(request!.headers['signature-input']).toMatch(/^sig1=\("@method" "@authority" "@path" "@query" "date"\);/);
+    expect(request!.headers['signature-input']).toMatch(
+      /^sig1=\("@method" "@authority" "@path" "@query" "date"\);/,
+    );
     verifyRecorded(request!);
   });
 
@@ -273,7 +305,9 @@ describe('KuvertClient.getLetter', () => {
 describe('KuvertClient network errors', () => {
   it('retries and then reports an unreachable server as KuvertConnectionError', async () => {
     await server.stop();
-    const error = await client({ retries: 1 }).getLetter('x').catch((caught: unknown) => caught);
+    const error = await client({ retries: 1 })
+      .getLetter('x')
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(KuvertConnectionError);
     expect((error as Error).message).toContain(baseUrl);
     expect((error as Error).message).toMatch(/ECONNREFUSED/);

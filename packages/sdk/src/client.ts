@@ -300,9 +300,7 @@ function presentLetter(body: unknown): LetterStatus {
 function retryAfterMs(response: Response): number | undefined {
   const header = response.headers.get('retry-after')?.trim();
   if (!header) return undefined;
-  const ms = /^\d+$/.test(header)
-    ? Number(header) * 1000
-    : Date.parse(header) - Date.now();
+  const ms = /^\d+$/.test(header) ? Number(header) * 1000 : Date.parse(header) - Date.now();
   if (Number.isNaN(ms)) return undefined;
   return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
 }

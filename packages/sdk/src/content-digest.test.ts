@@ -16,12 +16,15 @@ describe('RFC 9530 Content-Digest', () => {
     expect(contentDigests.length).toBeGreaterThan(0);
   });
 
-  it.each(contentDigests)('creates the sample sha-256 and sha-512 values (§2, Appendix D)', (sample) => {
-    const body = Buffer.from(sample.body);
-    expect(createContentDigest(body, 'sha-256')).toBe(sample['sha-256']);
-    expect(createContentDigest(body, 'sha-512')).toBe(sample['sha-512']);
-    expect(createContentDigest(body)).toBe(sample['sha-512']); // sha-512 is the default
-  });
+  it.each(contentDigests)(
+    'creates the sample sha-256 and sha-512 values (§2, Appendix D)',
+    (sample) => {
+      const body = Buffer.from(sample.body);
+      expect(createContentDigest(body, 'sha-256')).toBe(sample['sha-256']);
+      expect(createContentDigest(body, 'sha-512')).toBe(sample['sha-512']);
+      expect(createContentDigest(body)).toBe(sample['sha-512']); // sha-512 is the default
+    },
+  );
 
   it.each(contentDigests)('verifies the sample values, alone and together', (sample) => {
     const body = Buffer.from(sample.body);
@@ -58,7 +61,10 @@ describe('RFC 9530 Content-Digest', () => {
   it.each([
     ['not a dictionary', 'sha-256'],
     ['a token instead of a byte sequence', 'sha-256=abc'],
-    ['a string instead of a byte sequence', 'sha-256="X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE="'],
+    [
+      'a string instead of a byte sequence',
+      'sha-256="X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE="',
+    ],
     ['an inner list', 'sha-256=(:AAAA:)'],
     ['characters outside base64', 'sha-256=:X48E9qOokqqr!dts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:'],
     ['an unterminated byte sequence', 'sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE='],
@@ -68,7 +74,9 @@ describe('RFC 9530 Content-Digest', () => {
   ])('reports a malformed field: %s', (_case, header) => {
     const result = checkContentDigest(header, Buffer.from('{"hello": "world"}'));
     expect(result.ok).toBe(false);
-    expect(result).toMatchObject({ reason: header === '' ? 'no-supported-algorithm' : 'malformed' });
+    expect(result).toMatchObject({
+      reason: header === '' ? 'no-supported-algorithm' : 'malformed',
+    });
   });
 
   it('parses a dictionary of byte sequences, keeping unknown algorithms for the caller', () => {

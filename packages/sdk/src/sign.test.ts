@@ -37,7 +37,10 @@ interface Vector {
 const vectorsFile = JSON.parse(
   readFileSync(new URL('../../../../shared/vectors/rfc9421.json', import.meta.url), 'utf8'),
 ) as {
-  keys: Record<string, { publicKeyPem: string; privateKeyPem: string; jwk: Record<string, string> }>;
+  keys: Record<
+    string,
+    { publicKeyPem: string; privateKeyPem: string; jwk: Record<string, string> }
+  >;
   vectors: Vector[];
 };
 
@@ -97,27 +100,33 @@ describe('RFC 9421 Appendix B test vectors', () => {
     expect(`${splitMember(v.signature).label}=:${fromJwk.toString('base64')}:`).toBe(v.signature);
   });
 
-  it.each(['B.2.6', 'B.2.4', 'B.3'])('%s: the RFC signature verifies with the public key (§3.2)', (id) => {
-    const v = vector(id);
-    const parsed = parseSignatureFields(v.signatureInput, v.signature);
-    const components = parsed.components.map((item) => item.value.value as string);
-    const base = buildSignatureBase(messageOf(v), { components, params: parsed.params });
-    expect(base).toBe(v.signatureBase);
-    expect(parsed.signatureParams).toBe(splitMember(v.signatureInput).value);
-    for (const publicKey of [keyOf(v.key).publicKeyPem, publicJwkOf(keyOf(v.key).jwk)]) {
-      expect(verifySignature({ base, signature: parsed.signature, algorithm: v.alg, publicKey })).toBe(
-        true,
-      );
-    }
-  });
+  it.each(['B.2.6', 'B.2.4', 'B.3'])(
+    '%s: the RFC signature verifies with the public key (§3.2)',
+    (id) => {
+      const v = vector(id);
+      const parsed = parseSignatureFields(v.signatureInput, v.signature);
+      const components = parsed.components.map((item) => item.value.value as string);
+      const base = buildSignatureBase(messageOf(v), { components, params: parsed.params });
+      expect(base).toBe(v.signatureBase);
+      expect(parsed.signatureParams).toBe(splitMember(v.signatureInput).value);
+      for (const publicKey of [keyOf(v.key).publicKeyPem, publicJwkOf(keyOf(v.key).jwk)]) {
+        expect(
+          verifySignature({ base, signature: parsed.signature, algorithm: v.alg, publicKey }),
+        ).toBe(true);
+      }
+    },
+  );
 
-  it.each(['B.2.6', 'B.2.4', 'B.3'])('%s: one changed byte in the base fails verification', (id) => {
-    const v = vector(id);
-    const { signature } = parseSignatureFields(v.signatureInput, v.signature);
-    const base = v.signatureBase.replace('created=1618884473', 'created=1618884474');
-    const publicKey = keyOf(v.key).publicKeyPem;
-    expect(verifySignature({ base, signature, algorithm: v.alg, publicKey })).toBe(false);
-  });
+  it.each(['B.2.6', 'B.2.4', 'B.3'])(
+    '%s: one changed byte in the base fails verification',
+    (id) => {
+      const v = vector(id);
+      const { signature } = parseSignatureFields(v.signatureInput, v.signature);
+      const base = v.signatureBase.replace('created=1618884473', 'created=1618884474');
+      const publicKey = keyOf(v.key).publicKeyPem;
+      expect(verifySignature({ base, signature, algorithm: v.alg, publicKey })).toBe(false);
+    },
+  );
 
   it('B.2.4 and B.2.6: the Content-Digest in the vectors matches the body (RFC 9530 §2)', () => {
     for (const id of ['B.2.6', 'B.2.4']) {
@@ -138,59 +147,70 @@ describe('RFC 9421 Appendix B test vectors', () => {
     const publicKey = keyOf(v.key).publicKeyPem;
     for (const signature of [first, second]) {
       expect(
-        verifySignature({ base: v.signatureBase, signature, algorithm: 'ecdsa-p256-sha256', publicKey }),
+        verifySignature({
+          base: v.signatureBase,
+          signature,
+          algorithm: 'ecdsa-p256-sha256',
+          publicKey,
+        }),
       ).toBe(true);
     }
   });
 });
 
 describe('RFC 9421 signing and verifying round trips', () => {
-  it.each(['ed25519', 'ecdsa-p256-sha256'] as const)('%s: signRequest output verifies', (algorithm) => {
-    const { privateJwk, publicJwk } = generateSenderKey(algorithm);
-    const key = loadSenderKey(privateJwk);
-    const body = Buffer.from('{"hello": "world"}');
-    const headers = { 'Content-Type': 'application/json' };
-    const signed = signRequest({
-      method: 'post',
-      url: 'https://kuvert.example/api/v1/letters?x=1',
-      headers,
-      body,
-      key,
-      created: 1_700_000_000,
-      nonce: 'fixed-nonce',
-    });
-    expect(signed['Content-Digest']).toMatch(/^sha-512=:/);
-    expect(signed.Date).toBe('Tue, 14 Nov 2023 22:13:20 GMT');
-    expect(signed['Signature-Input']).toBe(
-      'sig1=("@method" "@authority" "@path" "@query" "content-digest" "content-type" "date")' +
-        `;created=1700000000;nonce="fixed-nonce";keyid="${key.keyId}";alg="${algorithm}"`,
-    );
+  it.each(['ed25519', 'ecdsa-p256-sha256'] as const)(
+    '%s: signRequest output verifies',
+    (algorithm) => {
+      const { privateJwk, publicJwk } = generateSenderKey(algorithm);
+      const key = loadSenderKey(privateJwk);
+      const body = Buffer.from('{"hello": "world"}');
+      const headers = { 'Content-Type': 'application/json' };
+      const signed = signRequest({
+        method: 'post',
+        url: 'https://kuvert.example/api/v1/letters?x=1',
+        headers,
+        body,
+        key,
+        created: 1_700_000_000,
+        nonce: 'fixed-nonce',
+      });
+      expect(signed['Content-Digest']).toMatch(/^sha-512=:/);
+      expect(signed.Date).toBe('Tue, 14 Nov 2023 22:13:20 GMT');
+      expect(signed['Signature-Input']).toBe(
+        'sig1=("@method" "@authority" "@path" "@query" "content-digest" "content-type" "date")' +
+          `;created=1700000000;nonce="fixed-nonce";keyid="${key.keyId}";alg="${algorithm}"`,
+      );
 
-    const parsed = parseSignatureFields(signed['Signature-Input']!, signed.Signature!);
-    const base = buildSignatureBase(
-      {
-        method: 'POST',
-        authority: 'kuvert.example',
-        path: '/api/v1/letters',
-        query: '?x=1',
-        headers: { ...headers, ...signed },
-      },
-      { components: parsed.components.map((item) => item.value.value as string), params: parsed.params },
-    );
-    expect(base.split('\n')).toEqual([
-      '"@method": POST',
-      '"@authority": kuvert.example',
-      '"@path": /api/v1/letters',
-      '"@query": ?x=1',
-      `"content-digest": ${signed['Content-Digest']}`,
-      '"content-type": application/json',
-      '"date": Tue, 14 Nov 2023 22:13:20 GMT',
-      `"@signature-params": ${parsed.signatureParams}`,
-    ]);
-    expect(verifySignature({ base, signature: parsed.signature, algorithm, publicKey: publicJwk })).toBe(
-      true,
-    );
-  });
+      const parsed = parseSignatureFields(signed['Signature-Input']!, signed.Signature!);
+      const base = buildSignatureBase(
+        {
+          method: 'POST',
+          authority: 'kuvert.example',
+          path: '/api/v1/letters',
+          query: '?x=1',
+          headers: { ...headers, ...signed },
+        },
+        {
+          components: parsed.components.map((item) => item.value.value as string),
+          params: parsed.params,
+        },
+      );
+      expect(base.split('\n')).toEqual([
+        '"@method": POST',
+        '"@authority": kuvert.example',
+        '"@path": /api/v1/letters',
+        '"@query": ?x=1',
+        `"content-digest": ${signed['Content-Digest']}`,
+        '"content-type": application/json',
+        '"date": Tue, 14 Nov 2023 22:13:20 GMT',
+        `"@signature-params": ${parsed.signatureParams}`,
+      ]);
+      expect(
+        verifySignature({ base, signature: parsed.signature, algorithm, publicKey: publicJwk }),
+      ).toBe(true);
+    },
+  );
 
   it('without a body: no Content-Digest, no content-type, and "@query" is "?" (§2.2.7)', () => {
     const key = loadSenderKey(generateSenderKey('ed25519').privateJwk);
@@ -201,7 +221,9 @@ describe('RFC 9421 signing and verifying round trips', () => {
       created: 1_700_000_000,
     });
     expect(signed['Content-Digest']).toBeUndefined();
-    expect(signed['Signature-Input']).toMatch(/^sig1=\("@method" "@authority" "@path" "@query" "date"\);/);
+    expect(signed['Signature-Input']).toMatch(
+      /^sig1=\("@method" "@authority" "@path" "@query" "date"\);/,
+    );
     const { signature, params, components } = parseSignatureFields(
       signed['Signature-Input']!,
       signed.Signature!,
@@ -211,16 +233,18 @@ describe('RFC 9421 signing and verifying round trips', () => {
       { components: components.map((item) => item.value.value as string), params },
     );
     expect(base).toContain('"@query": ?\n');
-    expect(verifySignature({ base, signature, algorithm: 'ed25519', publicKey: toPublic(key) })).toBe(
-      true,
-    );
+    expect(
+      verifySignature({ base, signature, algorithm: 'ed25519', publicKey: toPublic(key) }),
+    ).toBe(true);
   });
 
   it('every call draws a fresh nonce (base64url of 16 bytes)', () => {
     const key = loadSenderKey(generateSenderKey('ed25519').privateJwk);
     const nonces = new Set(
       Array.from({ length: 20 }, () => {
-        const input = signRequest({ method: 'GET', url: 'https://k.example/', key })['Signature-Input']!;
+        const input = signRequest({ method: 'GET', url: 'https://k.example/', key })[
+          'Signature-Input'
+        ]!;
         return /;nonce="([^"]+)"/.exec(input)?.[1];
       }),
     );
@@ -232,9 +256,9 @@ describe('RFC 9421 signing and verifying round trips', () => {
     const signer = loadSenderKey(generateSenderKey('ecdsa-p256-sha256').privateJwk);
     const other = generateSenderKey('ecdsa-p256-sha256').publicJwk;
     const signature = createSignature('base', signer.algorithm, signer.privateKey);
-    expect(verifySignature({ base: 'base', signature, algorithm: signer.algorithm, publicKey: other })).toBe(
-      false,
-    );
+    expect(
+      verifySignature({ base: 'base', signature, algorithm: signer.algorithm, publicKey: other }),
+    ).toBe(false);
   });
 
   it('refuses a key whose type does not fit the algorithm (RFC 9421 §3.2 step 6.4)', () => {
@@ -242,7 +266,12 @@ describe('RFC 9421 signing and verifying round trips', () => {
     expect(() => createSignature('base', 'ecdsa-p256-sha256', ed.privateKey)).toThrow(/ed25519/);
     const signature = createSignature('base', 'ed25519', ed.privateKey);
     expect(
-      verifySignature({ base: 'base', signature, algorithm: 'ecdsa-p256-sha256', publicKey: ed.publicKey }),
+      verifySignature({
+        base: 'base',
+        signature,
+        algorithm: 'ecdsa-p256-sha256',
+        publicKey: ed.publicKey,
+      }),
     ).toBe(false);
   });
 
@@ -251,7 +280,12 @@ describe('RFC 9421 signing and verifying round trips', () => {
     const der = sign('sha256', Buffer.from('base', 'latin1'), ec.privateKey); // Node's default is DER
     expect(der.length).toBeGreaterThan(64);
     expect(
-      verifySignature({ base: 'base', signature: der, algorithm: 'ecdsa-p256-sha256', publicKey: ec.publicKey }),
+      verifySignature({
+        base: 'base',
+        signature: der,
+        algorithm: 'ecdsa-p256-sha256',
+        publicKey: ec.publicKey,
+      }),
     ).toBe(false);
   });
 });
@@ -269,7 +303,10 @@ describe('sender keys', () => {
   it('loadSenderKey reads a JWK object, JWK text and PEM, and infers the algorithm', () => {
     const ed = keyOf('test-key-ed25519');
     const ec = keyOf('test-key-ecc-p256');
-    expect(loadSenderKey(ed.jwk)).toMatchObject({ keyId: 'test-key-ed25519', algorithm: 'ed25519' });
+    expect(loadSenderKey(ed.jwk)).toMatchObject({
+      keyId: 'test-key-ed25519',
+      algorithm: 'ed25519',
+    });
     expect(loadSenderKey(JSON.stringify(ec.jwk))).toMatchObject({
       keyId: 'test-key-ecc-p256',
       algorithm: 'ecdsa-p256-sha256',

@@ -7,12 +7,12 @@ import {
   createHash,
   createPrivateKey,
   createPublicKey,
+  sign as cryptoSign,
+  verify as cryptoVerify,
   generateKeyPairSync,
   type JsonWebKey,
   KeyObject,
   randomBytes,
-  sign as cryptoSign,
-  verify as cryptoVerify,
 } from 'node:crypto';
 import { createContentDigest } from './content-digest.js';
 import {
@@ -67,16 +67,12 @@ export function toPrivateKeyObject(key: KeyInput): KeyObject {
     if (key.type !== 'private') throw new Error('a private key is needed to sign');
     return key;
   }
-  return typeof key === 'string'
-    ? createPrivateKey(key)
-    : createPrivateKey({ key, format: 'jwk' });
+  return typeof key === 'string' ? createPrivateKey(key) : createPrivateKey({ key, format: 'jwk' });
 }
 
 export function toPublicKeyObject(key: KeyInput): KeyObject {
   if (isKeyObject(key)) return key.type === 'private' ? createPublicKey(key) : key;
-  return typeof key === 'string'
-    ? createPublicKey(key)
-    : createPublicKey({ key, format: 'jwk' });
+  return typeof key === 'string' ? createPublicKey(key) : createPublicKey({ key, format: 'jwk' });
 }
 
 /** Which RFC 9421 algorithm a key is for, or undefined when Kuvert does not support it. */

@@ -40,11 +40,19 @@ describe('RFC 9421 §2.2 derived components', () => {
   });
 
   it('@path keeps percent-encoding as sent (§2.2.6)', () => {
-    expect(componentValue({ targetUri: 'https://k.example/a%2Fb', headers: {} }, '@path')).toBe('/a%2Fb');
+    expect(componentValue({ targetUri: 'https://k.example/a%2Fb', headers: {} }, '@path')).toBe(
+      '/a%2Fb',
+    );
   });
 
-  it('explicit authority, path and query (a verifier\'s view) take precedence over targetUri', () => {
-    const message = { targetUri: 'https://other.example/x', authority: 'K.example:8080', path: '/y', query: '?q', headers: {} };
+  it("explicit authority, path and query (a verifier's view) take precedence over targetUri", () => {
+    const message = {
+      targetUri: 'https://other.example/x',
+      authority: 'K.example:8080',
+      path: '/y',
+      query: '?q',
+      headers: {},
+    };
     expect(componentValue(message, '@authority')).toBe('k.example:8080');
     expect(componentValue(message, '@path')).toBe('/y');
     expect(componentValue(message, '@query')).toBe('?q');
@@ -55,9 +63,14 @@ describe('RFC 9421 §2.2 derived components', () => {
     expect(componentValue({ status: 200, headers: {} }, '@status')).toBe('200');
   });
 
-  it.each(['@request-target', '@query-param', '@unknown'])('refuses the unsupported derived component %s', (name) => {
-    expect(() => buildSignatureBase(request, { components: [name], params: {} })).toThrow(SignatureBaseError);
-  });
+  it.each(['@request-target', '@query-param', '@unknown'])(
+    'refuses the unsupported derived component %s',
+    (name) => {
+      expect(() => buildSignatureBase(request, { components: [name], params: {} })).toThrow(
+        SignatureBaseError,
+      );
+    },
+  );
 });
 
 describe('RFC 9421 §2.1 HTTP fields', () => {
@@ -76,9 +89,9 @@ describe('RFC 9421 §2.1 HTTP fields', () => {
   });
 
   it('replaces obsolete line folding with one space', () => {
-    expect(componentValue({ headers: { 'x-fold': 'Obsolete\r\n    line folding.' } }, 'x-fold')).toBe(
-      'Obsolete line folding.',
-    );
+    expect(
+      componentValue({ headers: { 'x-fold': 'Obsolete\r\n    line folding.' } }, 'x-fold'),
+    ).toBe('Obsolete line folding.');
   });
 
   it('signs an empty field as an empty value', () => {
@@ -87,9 +100,9 @@ describe('RFC 9421 §2.1 HTTP fields', () => {
   });
 
   it('refuses a missing field (§2.5: "If the field cannot be found … produce an error")', () => {
-    expect(() => buildSignatureBase(request, { components: ['content-digest'], params: {} })).toThrow(
-      /content-digest is missing/,
-    );
+    expect(() =>
+      buildSignatureBase(request, { components: ['content-digest'], params: {} }),
+    ).toThrow(/content-digest is missing/);
   });
 
   it('refuses a value with a bare newline, which would forge a line of the base', () => {

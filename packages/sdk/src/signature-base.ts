@@ -12,8 +12,8 @@ import {
   type InnerList,
   type Parameters,
   serializeInnerList,
-  sfInteger,
   sfInnerList,
+  sfInteger,
   sfItem,
   sfString,
 } from './structured-fields.js';
@@ -121,9 +121,7 @@ function signatureParamValue(key: keyof SignatureParams, value: unknown): BareIt
  */
 export function buildSignatureBase(message: MessageDescription, input: SignatureInput): string {
   assertComponentsUsable(input.components);
-  const lines = input.components.map(
-    (name) => `"${name}": ${componentValue(message, name)}`,
-  );
+  const lines = input.components.map((name) => `"${name}": ${componentValue(message, name)}`);
   lines.push(`"@signature-params": ${serializeSignatureParams(input)}`);
   return lines.join('\n');
 }
@@ -143,7 +141,9 @@ function assertComponentsUsable(components: readonly string[]): void {
         throw new SignatureBaseError(`unsupported derived component ${name}`);
       }
     } else if (!FIELD_NAME.test(name)) {
-      throw new SignatureBaseError(`component ${JSON.stringify(name)} is not a lower-case field name`);
+      throw new SignatureBaseError(
+        `component ${JSON.stringify(name)} is not a lower-case field name`,
+      );
     }
   }
 }
@@ -219,7 +219,8 @@ function scheme(message: MessageDescription): string {
 /** §2.2.6: the absolute path without query; an empty path is "/" (RFC 9110 §4.2.3). */
 function path(message: MessageDescription): string {
   const value = message.path ?? parsedTarget(message)?.pathname;
-  if (value === undefined) throw new SignatureBaseError('component @path is missing from the message');
+  if (value === undefined)
+    throw new SignatureBaseError('component @path is missing from the message');
   return value === '' ? '/' : value;
 }
 
@@ -231,7 +232,8 @@ function query(message: MessageDescription): string {
 
 function queryOrEmpty(message: MessageDescription): string {
   const value = message.query ?? parsedTarget(message)?.search;
-  if (value === undefined) throw new SignatureBaseError('component @query is missing from the message');
+  if (value === undefined)
+    throw new SignatureBaseError('component @query is missing from the message');
   if (value !== '' && !value.startsWith('?')) {
     throw new SignatureBaseError('the query must start with "?"');
   }

@@ -36,7 +36,9 @@ describe('RFC 8941 structured fields: parsing', () => {
   it('parses byte sequences, booleans, decimals and negative integers', () => {
     const dictionary = parseDictionary('a=:AQID:, b, c=?0, d=-12, e=1.5;x');
     expect(dictionary.get('a')).toMatchObject({ value: { type: 'bytes' } });
-    expect([...(dictionary.get('a') as { value: { value: Buffer } }).value.value]).toEqual([1, 2, 3]);
+    expect([...(dictionary.get('a') as { value: { value: Buffer } }).value.value]).toEqual([
+      1, 2, 3,
+    ]);
     expect(dictionary.get('b')).toMatchObject({ value: { type: 'boolean', value: true } });
     expect(dictionary.get('c')).toMatchObject({ value: { type: 'boolean', value: false } });
     expect(dictionary.get('d')).toMatchObject({ value: { type: 'integer', value: -12 } });
@@ -48,9 +50,7 @@ describe('RFC 8941 structured fields: parsing', () => {
   });
 
   it('handles escapes in strings (§4.2.5)', () => {
-    expect(parseItem('"a \\"quoted\\" \\\\ value"').value).toEqual(
-      sfString('a "quoted" \\ value'),
-    );
+    expect(parseItem('"a \\"quoted\\" \\\\ value"').value).toEqual(sfString('a "quoted" \\ value'));
   });
 
   it('keeps the last value for a duplicate key, in the first position (§4.2.2 step 2.4)', () => {
@@ -115,7 +115,9 @@ describe('RFC 8941 structured fields: serialising', () => {
   });
 
   it('normalises optional whitespace when re-serialising (what §4.1 calls strict serialisation)', () => {
-    expect(serializeDictionary(parseDictionary('a=1 ,   b=( "x"   "y" )'))).toBe('a=1, b=("x" "y")');
+    expect(serializeDictionary(parseDictionary('a=1 ,   b=( "x"   "y" )'))).toBe(
+      'a=1, b=("x" "y")',
+    );
   });
 
   it.each([

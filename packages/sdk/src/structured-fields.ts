@@ -49,7 +49,10 @@ export type Dictionary = Map<string, Item | InnerList>;
 export const sfInteger = (value: number): BareItem => ({ type: 'integer', value });
 export const sfString = (value: string): BareItem => ({ type: 'string', value });
 export const sfToken = (value: string): BareItem => ({ type: 'token', value });
-export const sfBytes = (value: Uint8Array): BareItem => ({ type: 'bytes', value: Buffer.from(value) });
+export const sfBytes = (value: Uint8Array): BareItem => ({
+  type: 'bytes',
+  value: Buffer.from(value),
+});
 export const sfBoolean = (value: boolean): BareItem => ({ type: 'boolean', value });
 
 export function sfItem(value: BareItem, params: Parameters = new Map()): Item {
@@ -71,7 +74,8 @@ const TCHAR_SYMBOLS = "!#$%&'*+-.^_`|~";
 const isTchar = (c: string | undefined): boolean =>
   c !== undefined && (isAlpha(c) || isDigit(c) || TCHAR_SYMBOLS.includes(c));
 const isKeyChar = (c: string | undefined): boolean =>
-  c !== undefined && (isLcAlpha(c) || isDigit(c) || c === '_' || c === '-' || c === '.' || c === '*');
+  c !== undefined &&
+  (isLcAlpha(c) || isDigit(c) || c === '_' || c === '-' || c === '.' || c === '*');
 
 const KEY_PATTERN = /^[a-z*][a-z0-9_\-.*]*$/;
 const TOKEN_PATTERN = /^[A-Za-z*][A-Za-z0-9!#$%&'*+\-.^_`|~:/]*$/;

@@ -33,7 +33,12 @@ let seen: Seen[] = [];
 let loggedIn = false;
 let csrfToken = 'csrf-1';
 
-function send(res: ServerResponse, status: number, body?: unknown, type = 'application/json'): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body?: unknown,
+  type = 'application/json',
+): void {
   res.statusCode = status;
   if (body === undefined) {
     res.end();
@@ -67,7 +72,8 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
     loggedIn = true;
     return send(res, 200, { ...session, csrfToken });
   }
-  if (!loggedIn) return send(res, 401, problem(401, 'unauthenticated', 'Login required'), problemJson);
+  if (!loggedIn)
+    return send(res, 401, problem(401, 'unauthenticated', 'Login required'), problemJson);
   if (req.method !== 'GET' && csrf !== csrfToken) {
     return send(res, 403, problem(403, 'csrf_failed', 'Cross-site request refused'), problemJson);
   }
@@ -77,13 +83,19 @@ async function handle(req: IncomingMessage, res: ServerResponse) {
   }
   if (req.url === '/api/letters') return send(res, 200, { letters: [] });
   if (req.url === '/api/letters/gone') {
-    return send(res, 404, { ...problem(404, 'not_found', 'Not found'), detail: 'No such letter' }, problemJson);
+    return send(
+      res,
+      404,
+      { ...problem(404, 'not_found', 'Not found'), detail: 'No such letter' },
+      problemJson,
+    );
   }
   if (req.url === '/api/letters/l1/documents/d1/content') {
     return send(res, 200, '%PDF-1.7 fake', 'application/pdf');
   }
   if (req.url === '/api/letters/l1/read' && req.method === 'POST') return send(res, 204);
-  if (req.url === '/api/letters/broken') return send(res, 502, '<html>Bad gateway</html>', 'text/html');
+  if (req.url === '/api/letters/broken')
+    return send(res, 502, '<html>Bad gateway</html>', 'text/html');
   return send(res, 404, problem(404, 'not_found', 'Not found'), problemJson);
 }
 

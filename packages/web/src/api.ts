@@ -171,7 +171,8 @@ export function createApiClient(options: ApiClientOptions = {}) {
     const send = async (): Promise<Response> => {
       const headers = new Headers({ Accept: opts.accept ?? 'application/json' });
       if (opts.body !== undefined) headers.set('Content-Type', 'application/json');
-      if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers.set('X-CSRF-Token', csrfToken);
+      if (method !== 'GET' && method !== 'HEAD' && csrfToken)
+        headers.set('X-CSRF-Token', csrfToken);
       try {
         return await doFetch(`${baseUrl}${path}`, {
           method,

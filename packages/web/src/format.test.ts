@@ -13,7 +13,9 @@ describe('formatInboxDate', () => {
   });
 
   it('shows the year for an older letter', () => {
-    expect(formatInboxDate(new Date(2024, 2, 3, 12).toISOString(), 'en-GB', now)).toBe('3 Mar 2024');
+    expect(formatInboxDate(new Date(2024, 2, 3, 12).toISOString(), 'en-GB', now)).toBe(
+      '3 Mar 2024',
+    );
   });
 
   it('shows nothing for a date it cannot read', () => {

@@ -47,7 +47,8 @@ export function createAppRouter(queryClient: QueryClient) {
   api.setUnauthorizedHandler(() => {
     const { pathname, search } = router.state.location;
     clearSessionData(queryClient);
-    if (pathname !== '/login') void router.navigate(loginPath(`${pathname}${search}`), { replace: true });
+    if (pathname !== '/login')
+      void router.navigate(loginPath(`${pathname}${search}`), { replace: true });
   });
 
   return router;

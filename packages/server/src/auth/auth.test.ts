@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { fastifyCookie } from '@fastify/cookie';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
+import { hash } from '@node-rs/argon2';
+import Fastify, { type FastifyBaseLogger, type LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
 import { Secret, TOTP } from 'otpauth';
 import pino from 'pino';
@@ -23,20 +23,40 @@ import {
   findMailboxByNationalId,
 } from '../mailboxes/service.js';
 import { ipBucketKey, loginLimits } from './rate-limit.js';
-import { authRoutes } from './routes.js';
+import { type AuthContext, authRoutes } from './routes.js';
 import { requireRecipient, sessionCookieName, sessionIdOf } from './sessions.js';
 
 const publicUrl = 'https://kuvert.test';
 const passphrase = 'lamp orbit cinnamon tide';
 
 let db: Db;
-let app: FastifyInstance;
+let app: Awaited<ReturnType<typeof buildTestApp>>;
 let keys: MasterKeys;
 /** Every line the app logged, to prove that no national identity number is among them. */
 const logLines: string[] = [];
 /** Every number used in this file, searched for in logs and the audit log at the end. */
 const usedNationalIds: string[] = [];
 const issuedTokens: string[] = [];
+
+/** A bare Fastify app with the auth plugin, the problem handler and a probe route. */
+async function buildTestApp(context: AuthContext) {
+  const log: FastifyBaseLogger = pino(loggerOptions('trace'), {
+    write: (line: string) => logLines.push(line),
+  });
+  const instance = Fastify({ loggerInstance: log, genReqId: () => randomUUID() });
+  installProblemHandlers(instance, publicUrl);
+  await instance.register(authRoutes(context), { prefix: '/api' });
+  // A route of another module, in a sibling scope, guarded the way letters are.
+  await instance.register(async (scope) => {
+    scope.post(
+      '/api/probe',
+      { config: { access: 'recipient' }, preHandler: requireRecipient(context) },
+      async (request) => ({ mailboxId: request.recipient?.mailboxId }),
+    );
+  });
+  await instance.ready();
+  return instance;
+}
 
 beforeAll(async () => {
   db = connectDatabase(await createTestDatabase(), { maxConnections: 5 });
@@ -46,20 +66,7 @@ beforeAll(async () => {
     KUVERT_PUBLIC_URL: publicUrl,
     KUVERT_ACCEPT_SYNTHETIC_IDS: 'true',
   });
-  const log = pino(loggerOptions('trace'), { write: (line: string) => logLines.push(line) });
-  app = Fastify({ loggerInstance: log, genReqId: () => randomUUID() }).withTypeProvider<TypeBoxTypeProvider>();
-  installProblemHandlers(app, publicUrl);
-  const context = { config, db, keys };
-  await app.register(authRoutes(context), { prefix: '/api' });
-  // A route of another module, in a sibling scope, guarded the way letters are.
-  await app.register(async (scope) => {
-    scope.post(
-      '/api/probe',
-      { config: { access: 'recipient' }, preHandler: requireRecipient(context) },
-      async (request) => ({ mailboxId: request.recipient?.mailboxId }),
-    );
-  });
-  await app.ready();
+  app = await buildTestApp({ config, db, keys });
 });
 
 afterAll(async () => {
@@ -142,13 +149,24 @@ async function logIn(
   return response;
 }
 
-async function logInAs(recipient: Recipient, options: { ip?: string; steps?: number; cookie?: string } = {}) {
+async function logInAs(
+  recipient: Recipient,
+  options: { ip?: string; steps?: number; cookie?: string } = {},
+) {
   const response = await logIn(
-    { nationalId: recipient.nationalId, password: passphrase, totp: codeFor(recipient, options.steps) },
+    {
+      nationalId: recipient.nationalId,
+      password: passphrase,
+      totp: codeFor(recipient, options.steps),
+    },
     { ip: options.ip ?? nextIp(), ...(options.cookie ? { cookie: options.cookie } : {}) },
   );
   expect(response.statusCode, response.body).toBe(200);
-  return { token: sessionTokenOf(response)!, csrfToken: response.json().csrfToken as string, response };
+  return {
+    token: sessionTokenOf(response)!,
+    csrfToken: response.json().csrfToken as string,
+    response,
+  };
 }
 
 function setCookieHeader(response: LightMyRequestResponse): string | undefined {
@@ -208,19 +226,29 @@ describe('createMailbox', () => {
       .executeTakeFirstOrThrow();
     expect(row.email).toBe('kari.nordmann@example.no');
     expect(row.national_id_sealed.toString('latin1')).not.toContain(nationalId);
-    expect(openValue(row.national_id_sealed, 'mailbox:national-id', keys).toString()).toBe(nationalId);
+    expect(openValue(row.national_id_sealed, `mailbox:${created.mailboxId}:national-id`, keys).toString()).toBe(
+      nationalId,
+    );
     // OWASP Password Storage Cheat Sheet minimum for argon2id.
     expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     const secret = openValue(row.totp_secret_sealed, `mailbox:${created.mailboxId}:totp`, keys);
     expect(secret).toHaveLength(20);
-    expect(Secret.fromBase32(created.totpSecret).hex).toBe(secret.toString('hex'));
+    expect(Secret.fromBase32(created.totpSecret).hex.toLowerCase()).toBe(secret.toString('hex'));
 
     const expected = { id: created.mailboxId, email: 'kari.nordmann@example.no', language: 'nb' };
     expect(await findMailboxByNationalId({ db, keys, nationalId })).toEqual(expected);
-    expect(await findMailboxByNationalId({ db, keys, nationalId: `${nationalId.slice(0, 6)} ${nationalId.slice(6)}` })).toEqual(expected);
+    expect(
+      await findMailboxByNationalId({
+        db,
+        keys,
+        nationalId: `${nationalId.slice(0, 6)} ${nationalId.slice(6)}`,
+      }),
+    ).toEqual(expected);
     expect(await findMailboxByEmail({ db, email: 'KARI.nordmann@example.NO' })).toEqual(expected);
     expect(await findMailboxByEmail({ db, email: 'nobody@example.no' })).toBeUndefined();
-    expect(await findMailboxByNationalId({ db, keys, nationalId: newNationalId() })).toBeUndefined();
+    expect(
+      await findMailboxByNationalId({ db, keys, nationalId: newNationalId() }),
+    ).toBeUndefined();
 
     const audit = await db
       .selectFrom('audit_log')
@@ -236,7 +264,9 @@ describe('createMailbox', () => {
     const nationalId = newNationalId();
     const base = { db, keys, language: 'en' as const, password: passphrase, acceptSynthetic: true };
     await createMailbox({ ...base, nationalId, email: 'dup@example.no' });
-    await expect(createMailbox({ ...base, nationalId, email: 'other@example.no' })).rejects.toMatchObject({
+    await expect(
+      createMailbox({ ...base, nationalId, email: 'other@example.no' }),
+    ).rejects.toMatchObject({
       code: 'validation_failed',
       detail: 'A mailbox with this national identity number already exists.',
     });
@@ -255,7 +285,10 @@ describe('createMailbox', () => {
     ).rejects.toMatchObject({ code: 'invalid_national_id' });
     await expect(
       createMailbox({ ...base, nationalId: generateSyntheticNationalId(), acceptSynthetic: false }),
-    ).rejects.toMatchObject({ code: 'invalid_national_id', detail: expect.stringContaining('Synthetic') });
+    ).rejects.toMatchObject({
+      code: 'invalid_national_id',
+      detail: expect.stringContaining('Synthetic'),
+    });
   });
 
   describe('passphrase policy (promise 4: length, not composition rules)', () => {
@@ -273,10 +306,14 @@ describe('createMailbox', () => {
       ['shorter than 12 characters', 'Tr0ub4dor&3', /at least 12 characters/],
       ['longer than 256 characters', 'word '.repeat(52), /at most 256/],
       ['a very common one', 'Password1234', /first that attackers try/],
-      ['a common one with spaces', 'correct horse battery staple', /first that attackers try/],
+      ['a common one with spaces', 'Password Password', /first that attackers try/],
       ['one repeated character', 'aaaaaaaaaaaaaaa', /first that attackers try/],
       ['the national identity number', `my number ${nationalId}`, /national identity number/],
-      ['the national identity number with spaces', `010180 12345 is me`, /national identity number/],
+      [
+        'the national identity number with spaces',
+        `010180 12345 is me`,
+        /national identity number/,
+      ],
     ])('refuses %s with a helpful message', (_name, password, message) => {
       expect(checkPassphrase(password, { nationalId })).toMatch(message);
     });
@@ -293,7 +330,9 @@ describe('createMailbox', () => {
         }),
       ).rejects.toSatisfy(
         (error: unknown) =>
-          isKuvertError(error) && error.code === 'validation_failed' && /12 characters/.test(error.detail ?? ''),
+          isKuvertError(error) &&
+          error.code === 'validation_failed' &&
+          /12 characters/.test(error.detail ?? ''),
       );
     });
   });
@@ -337,14 +376,20 @@ describe('POST /api/session', () => {
     expect(lifetime).toBeGreaterThanOrEqual(12 * 3600 * 1000 - 1000);
     expect(lifetime).toBeLessThanOrEqual(12 * 3600 * 1000 + 1000);
     // The token itself is stored nowhere.
-    const everything = await sql<{ dump: string }>`select row_to_json(s)::text as dump from sessions s`.execute(db);
+    const everything = await sql<{
+      dump: string;
+    }>`select row_to_json(s)::text as dump from sessions s`.execute(db);
     expect(everything.rows.some((r) => r.dump.includes(token))).toBe(false);
   });
 
   it('answers wrong passphrase, wrong code, unknown and malformed numbers identically', async () => {
     const recipient = await openMailbox();
     const attempts = [
-      { nationalId: recipient.nationalId, password: 'wrong horse battery', totp: codeFor(recipient) },
+      {
+        nationalId: recipient.nationalId,
+        password: 'wrong horse battery',
+        totp: codeFor(recipient),
+      },
       { nationalId: recipient.nationalId, password: passphrase, totp: wrongCodeFor(recipient) },
       { nationalId: recipient.nationalId, password: passphrase, totp: 'abcdef' },
       { nationalId: newNationalId(), password: passphrase, totp: codeFor(recipient) },
@@ -409,7 +454,11 @@ describe('POST /api/session', () => {
     const recipient = await openMailbox();
     for (let i = 0; i < loginLimits.perAccount; i++) {
       const failed = await logIn(
-        { nationalId: recipient.nationalId, password: `not the passphrase ${i}`, totp: codeFor(recipient) },
+        {
+          nationalId: recipient.nationalId,
+          password: `not the passphrase ${i}`,
+          totp: codeFor(recipient),
+        },
         { ip: nextIp() },
       );
       expect(failed.statusCode).toBe(401);
@@ -497,15 +546,40 @@ describe('POST /api/session', () => {
     expect(response.json().code).toBe('validation_failed');
   });
 
+  it('upgrades a password hash made with older parameters at the next login', async () => {
+    const recipient = await openMailbox();
+    const weaker = await hash(passphrase.normalize('NFKC'), { memoryCost: 4096, timeCost: 3 });
+    await db
+      .updateTable('mailboxes')
+      .set({ password_hash: weaker })
+      .where('id', '=', recipient.mailboxId)
+      .execute();
+    await logInAs(recipient);
+    const row = await db
+      .selectFrom('mailboxes')
+      .select('password_hash')
+      .where('id', '=', recipient.mailboxId)
+      .executeTakeFirstOrThrow();
+    expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+  });
+
   it('rotates on login: the session the browser presented is revoked', async () => {
     const recipient = await openMailbox();
     const first = await logInAs(recipient, { steps: -1 });
     const second = await logInAs(recipient, { cookie: first.token, steps: 0 });
     expect(second.token).not.toBe(first.token);
     expect((await sessionRow(first.token)).revoked_at).not.toBeNull();
-    const old = await app.inject({ method: 'GET', url: '/api/session', headers: withSession(first.token) });
+    const old = await app.inject({
+      method: 'GET',
+      url: '/api/session',
+      headers: withSession(first.token),
+    });
     expect(old.statusCode).toBe(401);
-    const current = await app.inject({ method: 'GET', url: '/api/session', headers: withSession(second.token) });
+    const current = await app.inject({
+      method: 'GET',
+      url: '/api/session',
+      headers: withSession(second.token),
+    });
     expect(current.statusCode).toBe(200);
     const ended = await db
       .selectFrom('audit_log')
@@ -521,7 +595,11 @@ describe('GET and DELETE /api/session', () => {
   it('returns the session for its cookie, and 401 without one', async () => {
     const recipient = await openMailbox();
     const { token, response: login } = await logInAs(recipient);
-    const response = await app.inject({ method: 'GET', url: '/api/session', headers: withSession(token) });
+    const response = await app.inject({
+      method: 'GET',
+      url: '/api/session',
+      headers: withSession(token),
+    });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual(login.json());
     expect(response.headers['cache-control']).toBe('no-store');
@@ -543,7 +621,11 @@ describe('GET and DELETE /api/session', () => {
     const recipient = await openMailbox();
     const { token, csrfToken } = await logInAs(recipient);
 
-    const missing = await app.inject({ method: 'DELETE', url: '/api/session', headers: withSession(token) });
+    const missing = await app.inject({
+      method: 'DELETE',
+      url: '/api/session',
+      headers: withSession(token),
+    });
     expect(missing.statusCode).toBe(403);
     expect(missing.json().code).toBe('csrf_failed');
     const wrong = await app.inject({
@@ -572,7 +654,11 @@ describe('GET and DELETE /api/session', () => {
     expect(cleared).toContain('Max-Age=0');
     expect((await sessionRow(token)).revoked_at).not.toBeNull();
 
-    const after = await app.inject({ method: 'GET', url: '/api/session', headers: withSession(token) });
+    const after = await app.inject({
+      method: 'GET',
+      url: '/api/session',
+      headers: withSession(token),
+    });
     expect(after.statusCode).toBe(401);
     const ended = await db
       .selectFrom('audit_log')
@@ -581,15 +667,26 @@ describe('GET and DELETE /api/session', () => {
       .where('subject', '=', recipient.mailboxId)
       .executeTakeFirstOrThrow();
     expect(ended.actor).toBe(`mailbox:${recipient.mailboxId}`);
-    expect(ended.details).toMatchObject({ reason: 'logout', sessionId: sessionIdOf(token).toString('hex') });
+    expect(ended.details).toMatchObject({
+      reason: 'logout',
+      sessionId: sessionIdOf(token).toString('hex'),
+    });
   });
 
   it('guards routes of other modules: session and CSRF token on state changes', async () => {
     const recipient = await openMailbox();
     const { token, csrfToken } = await logInAs(recipient);
-    const noSession = await app.inject({ method: 'POST', url: '/api/probe', headers: { 'x-csrf-token': csrfToken } });
+    const noSession = await app.inject({
+      method: 'POST',
+      url: '/api/probe',
+      headers: { 'x-csrf-token': csrfToken },
+    });
     expect(noSession.statusCode).toBe(401);
-    const noToken = await app.inject({ method: 'POST', url: '/api/probe', headers: withSession(token) });
+    const noToken = await app.inject({
+      method: 'POST',
+      url: '/api/probe',
+      headers: withSession(token),
+    });
     expect(noToken.statusCode).toBe(403);
     const ok = await app.inject({
       method: 'POST',
@@ -602,31 +699,55 @@ describe('GET and DELETE /api/session', () => {
 
   it('ends a session idle for more than 30 minutes', async () => {
     const { token } = await logInAs(await openMailbox());
-    await sql`update sessions set last_seen_at = now() - interval '29 minutes' where id = ${sessionIdOf(token)}`.execute(db);
-    const fresh = await app.inject({ method: 'GET', url: '/api/session', headers: withSession(token) });
+    await sql`update sessions set last_seen_at = now() - interval '29 minutes' where id = ${sessionIdOf(token)}`.execute(
+      db,
+    );
+    const fresh = await app.inject({
+      method: 'GET',
+      url: '/api/session',
+      headers: withSession(token),
+    });
     expect(fresh.statusCode).toBe(200);
-    await sql`update sessions set last_seen_at = now() - interval '31 minutes' where id = ${sessionIdOf(token)}`.execute(db);
-    const idle = await app.inject({ method: 'GET', url: '/api/session', headers: withSession(token) });
+    await sql`update sessions set last_seen_at = now() - interval '31 minutes' where id = ${sessionIdOf(token)}`.execute(
+      db,
+    );
+    const idle = await app.inject({
+      method: 'GET',
+      url: '/api/session',
+      headers: withSession(token),
+    });
     expect(idle.statusCode).toBe(401);
   });
 
   it('ends a session at its absolute expiry, however active', async () => {
     const { token } = await logInAs(await openMailbox());
-    await sql`update sessions set created_at = now() - interval '12 hours', expires_at = now() - interval '1 second' where id = ${sessionIdOf(token)}`.execute(db);
-    const response = await app.inject({ method: 'GET', url: '/api/session', headers: withSession(token) });
+    await sql`update sessions set created_at = now() - interval '12 hours', expires_at = now() - interval '1 second' where id = ${sessionIdOf(token)}`.execute(
+      db,
+    );
+    const response = await app.inject({
+      method: 'GET',
+      url: '/api/session',
+      headers: withSession(token),
+    });
     expect(response.statusCode).toBe(401);
   });
 
   it('refuses a revoked session', async () => {
     const { token } = await logInAs(await openMailbox());
     await sql`update sessions set revoked_at = now() where id = ${sessionIdOf(token)}`.execute(db);
-    const response = await app.inject({ method: 'GET', url: '/api/session', headers: withSession(token) });
+    const response = await app.inject({
+      method: 'GET',
+      url: '/api/session',
+      headers: withSession(token),
+    });
     expect(response.statusCode).toBe(401);
   });
 
   it('moves last_seen_at at most once a minute', async () => {
     const { token } = await logInAs(await openMailbox());
-    await sql`update sessions set last_seen_at = now() - interval '5 minutes' where id = ${sessionIdOf(token)}`.execute(db);
+    await sql`update sessions set last_seen_at = now() - interval '5 minutes' where id = ${sessionIdOf(token)}`.execute(
+      db,
+    );
     const before = (await sessionRow(token)).last_seen_at;
     await app.inject({ method: 'GET', url: '/api/session', headers: withSession(token) });
     const touched = (await sessionRow(token)).last_seen_at;
@@ -640,7 +761,10 @@ describe('what is written down', () => {
   it('audits logins without the number or the passphrase, in an intact chain', async () => {
     const recipient = await openMailbox();
     const ip = nextIp();
-    await logIn({ nationalId: recipient.nationalId, password: 'not it at all', totp: codeFor(recipient) }, { ip });
+    await logIn(
+      { nationalId: recipient.nationalId, password: 'not it at all', totp: codeFor(recipient) },
+      { ip },
+    );
     await logInAs(recipient, { ip });
     const entries = await db
       .selectFrom('audit_log')
@@ -648,7 +772,11 @@ describe('what is written down', () => {
       .where('subject', '=', recipient.mailboxId)
       .orderBy('seq')
       .execute();
-    expect(entries.map((entry) => entry.action)).toEqual(['mailbox.created', 'login.failed', 'login.succeeded']);
+    expect(entries.map((entry) => entry.action)).toEqual([
+      'mailbox.created',
+      'login.failed',
+      'login.succeeded',
+    ]);
     expect(entries[1]!.details).toEqual({ reason: 'wrong_password', ip });
     expect(entries[2]!.details).toMatchObject({ method: 'password+totp', ip });
 

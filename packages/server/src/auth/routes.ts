@@ -89,7 +89,8 @@ export function authRoutes(context: AuthContext): FastifyPluginAsyncTypebox {
         schema: {
           tags: ['recipient'],
           summary: 'Log out',
-          description: 'Revokes the session on the server and clears the cookie. Needs X-CSRF-Token.',
+          description:
+            'Revokes the session on the server and clears the cookie. Needs X-CSRF-Token.',
           security: [{ session: [] }],
         },
       },

@@ -8,9 +8,14 @@ export const LoginBody = Type.Object(
     nationalId: Type.String({
       minLength: 1,
       maxLength: 32,
-      description: 'National identity number (fødselsnummer or D-number), 11 digits; spaces are ignored.',
+      description:
+        'National identity number (fødselsnummer or D-number), 11 digits; spaces are ignored.',
     }),
-    password: Type.String({ minLength: 1, maxLength: passphraseMaxLength, description: 'The passphrase.' }),
+    password: Type.String({
+      minLength: 1,
+      maxLength: passphraseMaxLength,
+      description: 'The passphrase.',
+    }),
     totp: Type.String({
       minLength: 6,
       maxLength: 10,

@@ -14,7 +14,10 @@ const POLLING_INTERVAL_SECONDS = 1;
 /** How long stop() lets running handlers finish before pg-boss fails them for a retry. */
 const STOP_TIMEOUT_MS = 15_000;
 
-/** A payload that does not match its job's schema: a bug in the caller, never retried. */
+/**
+ * A payload that does not match its job's schema: a bug in the caller. enqueue() refuses it,
+ * so nothing is stored; a worker that meets one (a schema changed under a queued job) fails it.
+ */
 export class InvalidJobPayloadError extends Error {
   constructor(
     readonly jobName: string,
@@ -105,7 +108,10 @@ function retryOptions(job: JobDefinition): PgBoss.RetryOptions {
   return { retryLimit: job.retryLimit ?? 3, retryDelay: 10, retryBackoff: true };
 }
 
-function assertPayload<S extends TSchema>(job: JobDefinition<S>, payload: unknown): asserts payload is Static<S> {
+function assertPayload<S extends TSchema>(
+  job: JobDefinition<S>,
+  payload: unknown,
+): asserts payload is Static<S> {
   if (Value.Check(job.payload, payload)) return;
   const problems = Value.Errors(job.payload, payload).map(
     (error) => `${error.instancePath || '/'} ${error.message}`,

@@ -44,7 +44,11 @@ export async function findLoginCredentials(db: Executor, nationalIdHash: Buffer)
  * update, so two servers racing with the same code cannot both accept it (RFC 6238 §5.2:
  * the verifier must not accept the second attempt of the same OTP). False means a replay.
  */
-export async function claimTotpStep(db: Executor, mailboxId: string, step: number): Promise<boolean> {
+export async function claimTotpStep(
+  db: Executor,
+  mailboxId: string,
+  step: number,
+): Promise<boolean> {
   const result = await db
     .updateTable('mailboxes')
     .set({ totp_last_step: step })

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { type Algorithm, hash, type Options as Argon2Options, parseOptions } from '@node-rs/argon2';
+import { type Algorithm, type Options as Argon2Options, hash, parseOptions } from '@node-rs/argon2';
 import { Secret, TOTP } from 'otpauth';
 import { appendAuditEvent } from '../audit/service.js';
 import type { Db, Executor } from '../db/database.js';
@@ -69,7 +69,6 @@ const commonPassphrases = new Set([
   'iloveyou1234',
   'jegelskerdeg',
   'hemmelighemmelig',
-  'correcthorsebatterystaple',
   'kuvertkuvert',
   'kuvert123456',
   'letmeinletmein',
@@ -146,7 +145,12 @@ const totpContext = (mailboxId: string) => `mailbox:${mailboxId}:totp`;
 export function totpFor(secret: Buffer, label = 'mailbox', issuer = 'Kuvert'): TOTP {
   // A fresh copy: Secret keeps the whole ArrayBuffer, which for a Buffer can be a shared pool.
   const bytes = new Uint8Array(secret);
-  return new TOTP({ issuer, label, secret: new Secret({ buffer: bytes.buffer }), ...totpParameters });
+  return new TOTP({
+    issuer,
+    label,
+    secret: new Secret({ buffer: bytes.buffer }),
+    ...totpParameters,
+  });
 }
 
 /** The TOTP secret of a mailbox, opened from its column; bound to the mailbox id as AAD. */
@@ -210,7 +214,7 @@ export async function createMailbox(options: {
       await insertMailbox(tx, {
         id: mailboxId,
         national_id_hash: lookupHash(nationalId, nationalIdPurpose, keys),
-        national_id_sealed: sealValue(nationalId, 'mailbox:national-id', keys),
+        national_id_sealed: sealValue(nationalId, `mailbox:${mailboxId}:national-id`, keys),
         email,
         language: options.language,
         password_hash: passwordHash,
@@ -221,7 +225,11 @@ export async function createMailbox(options: {
         action: 'mailbox.created',
         subject: mailboxId,
         // Never the number or the address: the audit log is read by support staff.
-        details: { language: options.language, hasEmail: email !== null, nationalIdKind: parsed.kind },
+        details: {
+          language: options.language,
+          hasEmail: email !== null,
+          nationalIdKind: parsed.kind,
+        },
       });
     });
   } catch (error) {
@@ -263,7 +271,10 @@ function normaliseEmail(input: string | null | undefined): string | null {
   const email = input.trim().toLowerCase();
   if (email === '') return null;
   if (email.length > 254 || !emailPattern.test(email)) {
-    throw new KuvertError('validation_failed', 'email must be an email address such as name@example.no.');
+    throw new KuvertError(
+      'validation_failed',
+      'email must be an email address such as name@example.no.',
+    );
   }
   return email;
 }
@@ -279,7 +290,10 @@ function duplicateAsValidation(error: unknown): KuvertError | undefined {
     );
   }
   if (constraint === 'mailboxes_email_key') {
-    return new KuvertError('validation_failed', 'A mailbox with this email address already exists.');
+    return new KuvertError(
+      'validation_failed',
+      'A mailbox with this email address already exists.',
+    );
   }
   return undefined;
 }

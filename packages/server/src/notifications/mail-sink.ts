@@ -54,7 +54,9 @@ export async function startMailSink(options: { port: number }): Promise<MailSink
           if (kept.length > KEPT_MESSAGES) kept.splice(0, kept.length - KEPT_MESSAGES);
           callback();
         })
-        .catch((error: unknown) => callback(error instanceof Error ? error : new Error(String(error))));
+        .catch((error: unknown) =>
+          callback(error instanceof Error ? error : new Error(String(error))),
+        );
     },
   });
 
@@ -156,7 +158,9 @@ function readEntity(binary: string): Entity {
     const colon = field.indexOf(':');
     if (colon <= 0) continue;
     const name = field.slice(0, colon).trim().toLowerCase();
-    const value = Buffer.from(field.slice(colon + 1), 'latin1').toString('utf8').trim();
+    const value = Buffer.from(field.slice(colon + 1), 'latin1')
+      .toString('utf8')
+      .trim();
     if (!headers.has(name)) headers.set(name, value);
   }
   return { headers, body };
@@ -300,7 +304,9 @@ export function decodeEncodedWords(value: string): string {
 function decodeQEncoding(text: string): Buffer {
   const binary = text
     .replace(/_/g, ' ')
-    .replace(/=([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+    .replace(/=([0-9A-Fa-f]{2})/g, (_, hex: string) =>
+      String.fromCharCode(Number.parseInt(hex, 16)),
+    );
   return Buffer.from(binary, 'latin1');
 }
 

@@ -18,7 +18,11 @@ export interface Mailer {
 
 type MailerConfig = Pick<
   Config,
-  'SMTP_URL' | 'SMTP_FROM' | 'KUVERT_DKIM_DOMAIN' | 'KUVERT_DKIM_SELECTOR' | 'KUVERT_DKIM_PRIVATE_KEY'
+  | 'SMTP_URL'
+  | 'SMTP_FROM'
+  | 'KUVERT_DKIM_DOMAIN'
+  | 'KUVERT_DKIM_SELECTOR'
+  | 'KUVERT_DKIM_PRIVATE_KEY'
 >;
 
 /**
@@ -27,7 +31,10 @@ type MailerConfig = Pick<
  * told to refuse file and URL content, so a letter can never leave as an attachment
  * (promise 3).
  */
-export function createMailer(config: Readonly<MailerConfig>, mailSink: MailSink | undefined): Mailer {
+export function createMailer(
+  config: Readonly<MailerConfig>,
+  mailSink: MailSink | undefined,
+): Mailer {
   const dkim = dkimOptions(config);
   const common = {
     pool: true as const,
@@ -49,7 +56,9 @@ export function createMailer(config: Readonly<MailerConfig>, mailSink: MailSink 
   } else if (config.SMTP_URL) {
     transport = nodemailer.createTransport({ ...common, url: config.SMTP_URL });
   } else {
-    throw new Error('No mail transport: set SMTP_URL (the development mail sink runs only outside production)');
+    throw new Error(
+      'No mail transport: set SMTP_URL (the development mail sink runs only outside production)',
+    );
   }
 
   return {

@@ -6,6 +6,7 @@ import Fastify from 'fastify';
 import { sql } from 'kysely';
 import nodemailer from 'nodemailer';
 import pino from 'pino';
+import { Type } from 'typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../test/support/database.js';
 import { loadConfig } from '../config.js';
@@ -13,10 +14,16 @@ import type { AppContext } from '../context.js';
 import { connectDatabase, type Db, type Executor } from '../db/database.js';
 import type { Language } from '../db/schema.js';
 import { installProblemHandlers } from '../http/problem.js';
-import type { JobQueue } from '../jobs/job.js';
+import type { JobDefinition, JobQueue } from '../jobs/job.js';
 import { createPgBossQueue, InvalidJobPayloadError } from '../jobs/pg-boss-queue.js';
 import { jobs } from '../jobs/registry.js';
-import { decodeEncodedWords, type MailSink, parseMessage, type SinkMessage, startMailSink } from './mail-sink.js';
+import {
+  decodeEncodedWords,
+  type MailSink,
+  parseMessage,
+  type SinkMessage,
+  startMailSink,
+} from './mail-sink.js';
 import { createMailer, type Mailer } from './mailer.js';
 import { notifyLetterJob } from './notify-letter.job.js';
 import { notificationsDevRoutes } from './routes.js';
@@ -126,7 +133,9 @@ function urlsIn(message: { text: string; html: string }): string[] {
   const fromText = message.text.match(/https?:\/\/[^\s<>"')]+/g) ?? [];
   const fromHtmlText = message.html.match(/https?:\/\/[^\s<>"')]+/g) ?? [];
   const fromAttributes = [
-    ...message.html.matchAll(/\b(?:href|src|action|background)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/gi),
+    ...message.html.matchAll(
+      /\b(?:href|src|action|background)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/gi,
+    ),
   ].map((match) => (match[1] ?? match[2] ?? match[3] ?? '').replaceAll('&amp;', '&'));
   return [...fromText, ...fromHtmlText, ...fromAttributes];
 }
@@ -135,7 +144,10 @@ function letterUrl(letterId: string): string {
   return `${publicUrl}/letters/${letterId}`;
 }
 
-async function waitFor<T>(check: () => Promise<T | undefined> | T | undefined, ms = 10_000): Promise<T> {
+async function waitFor<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  ms = 10_000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await check();
@@ -156,7 +168,10 @@ async function countJobs(letterId: string): Promise<number> {
 describe('the new-letter notification job (promises 2 and 3)', () => {
   it('emails the recipient in their language, with nothing of the letter and only links to the public origin', async () => {
     const letter = await storeLetter(db, { language: 'nn' });
-    await notifyLetterJob.handle({ mailboxId: letter.mailboxId, letterId: letter.letterId }, context);
+    await notifyLetterJob.handle(
+      { mailboxId: letter.mailboxId, letterId: letter.letterId },
+      context,
+    );
 
     const received = mailTo(letter.email);
     expect(received).toHaveLength(1);
@@ -183,12 +198,17 @@ describe('the new-letter notification job (promises 2 and 3)', () => {
 
   it('never sends as an attachment: the message is text and HTML alternatives only', async () => {
     const letter = await storeLetter(db, { language: 'nb' });
-    await notifyLetterJob.handle({ mailboxId: letter.mailboxId, letterId: letter.letterId }, context);
+    await notifyLetterJob.handle(
+      { mailboxId: letter.mailboxId, letterId: letter.letterId },
+      context,
+    );
     const [message] = mailTo(letter.email);
     const contentTypes = [...message!.raw.matchAll(/^content-type:\s*([^;\s]+)/gim)].map((match) =>
       match[1]!.toLowerCase(),
     );
-    expect(new Set(contentTypes)).toEqual(new Set(['multipart/alternative', 'text/plain', 'text/html']));
+    expect(new Set(contentTypes)).toEqual(
+      new Set(['multipart/alternative', 'text/plain', 'text/html']),
+    );
     expect(message!.raw).not.toMatch(/content-disposition/i);
   });
 
@@ -206,7 +226,10 @@ describe('the new-letter notification job (promises 2 and 3)', () => {
   it('skips a mailbox without an email address', async () => {
     const letter = await storeLetter(db, { language: 'nb', withEmail: false });
     const before = sink.messages().length;
-    await notifyLetterJob.handle({ mailboxId: letter.mailboxId, letterId: letter.letterId }, context);
+    await notifyLetterJob.handle(
+      { mailboxId: letter.mailboxId, letterId: letter.letterId },
+      context,
+    );
     expect(sink.messages()).toHaveLength(before);
     expect(await notifiedAt(letter)).toBeNull();
   });
@@ -214,7 +237,10 @@ describe('the new-letter notification job (promises 2 and 3)', () => {
   it('finds the letter by mailbox and letter id together (invariant 1)', async () => {
     const owner = await storeLetter(db, { language: 'nb' });
     const stranger = await storeLetter(db, { language: 'nb' });
-    await notifyLetterJob.handle({ mailboxId: stranger.mailboxId, letterId: owner.letterId }, context);
+    await notifyLetterJob.handle(
+      { mailboxId: stranger.mailboxId, letterId: owner.letterId },
+      context,
+    );
     expect(mailTo(owner.email)).toHaveLength(0);
     expect(mailTo(stranger.email)).toHaveLength(0);
     expect(await notifiedAt(owner)).toBeNull();
@@ -228,7 +254,10 @@ describe('the new-letter notification job (promises 2 and 3)', () => {
       .where('mailbox_id', '=', letter.mailboxId)
       .where('id', '=', letter.letterId)
       .execute();
-    await notifyLetterJob.handle({ mailboxId: letter.mailboxId, letterId: letter.letterId }, context);
+    await notifyLetterJob.handle(
+      { mailboxId: letter.mailboxId, letterId: letter.letterId },
+      context,
+    );
     expect(mailTo(letter.email)).toHaveLength(0);
   });
 });
@@ -247,7 +276,9 @@ describe('the notification texts', () => {
 
   it('renders in Bokmål, Nynorsk and English, each its own text', () => {
     const letterId = randomUUID();
-    const rendered = languages.map((language) => renderNewLetterEmail({ language, publicUrl, letterId }));
+    const rendered = languages.map((language) =>
+      renderNewLetterEmail({ language, publicUrl, letterId }),
+    );
     expect(new Set(rendered.map((email) => email.subject)).size).toBe(3);
     expect(new Set(rendered.map((email) => email.text)).size).toBe(3);
     expect(new Set(rendered.map((email) => email.html)).size).toBe(3);
@@ -324,16 +355,59 @@ describe('the job queue on pg-boss', () => {
 
     const committed = await db.transaction().execute(async (tx) => {
       const letter = await storeLetter(tx, { language: 'en' });
-      await queue.enqueue(notifyLetterJob, { mailboxId: letter.mailboxId, letterId: letter.letterId }, { tx });
+      await queue.enqueue(
+        notifyLetterJob,
+        { mailboxId: letter.mailboxId, letterId: letter.letterId },
+        { tx },
+      );
       return letter;
     });
     expect(await countJobs(committed.letterId)).toBe(1);
   });
 
+  it('fails only the job that threw, retries it, and logs the error but never the payload', async () => {
+    const logLines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
+    const flakyJob: JobDefinition<ReturnType<typeof flakyPayload>> = {
+      name: 'test.flaky',
+      payload: flakyPayload(),
+      retryLimit: 2,
+      async handle(payload) {
+        if (payload.fail) throw new Error('the mail server said no');
+      },
+    };
+    const flakyQueue = await createPgBossQueue({ databaseUrl, log, jobs: [flakyJob] });
+    try {
+      await flakyQueue.enqueue(flakyJob, { secret: 'hunter2-failing', fail: true }, { tx: db });
+      await flakyQueue.enqueue(flakyJob, { secret: 'hunter2-passing', fail: false }, { tx: db });
+      await flakyQueue.work({ ...context, log });
+      const states = await waitFor(async () => {
+        const { rows } = await sql<{ secret: string; state: string }>`
+          select data->>'secret' as secret, state from pgboss.job where name = ${flakyJob.name}
+        `.execute(db);
+        const bySecret = Object.fromEntries(rows.map((row) => [row.secret, row.state]));
+        return bySecret['hunter2-passing'] === 'completed' &&
+          bySecret['hunter2-failing'] === 'retry'
+          ? bySecret
+          : undefined;
+      });
+      expect(states).toEqual({ 'hunter2-failing': 'retry', 'hunter2-passing': 'completed' });
+      const logged = logLines.join('');
+      expect(logged).toContain('the mail server said no');
+      expect(logged).not.toContain('hunter2');
+    } finally {
+      await flakyQueue.stop();
+    }
+  });
+
   it('delivers the email through the workers', async () => {
     const letter = await db.transaction().execute(async (tx) => {
       const stored = await storeLetter(tx, { language: 'en' });
-      await queue.enqueue(notifyLetterJob, { mailboxId: stored.mailboxId, letterId: stored.letterId }, { tx });
+      await queue.enqueue(
+        notifyLetterJob,
+        { mailboxId: stored.mailboxId, letterId: stored.letterId },
+        { tx },
+      );
       return stored;
     });
     await queue.work(context);
@@ -395,19 +469,31 @@ describe('the development mail sink', () => {
 
   it('joins encoded-words split inside a multi-byte character (RFC 2047 §6.2)', () => {
     // "æ" is C3 A6 in UTF-8: one byte per encoded-word.
-    expect(decodeEncodedWords('=?UTF-8?B?ww==?= =?UTF-8?B?pg==?= og =?iso-8859-1?Q?=F8l?=')).toBe('æ og øl');
+    expect(decodeEncodedWords('=?UTF-8?B?ww==?= =?UTF-8?B?pg==?= og =?iso-8859-1?Q?=F8l?=')).toBe(
+      'æ og øl',
+    );
     expect(decodeEncodedWords('=?utf-8?q?hei_p=C3=A5_deg?=')).toBe('hei på deg');
     expect(decodeEncodedWords('no encoding here')).toBe('no encoding here');
   });
 
   it('keeps only the most recent 200 messages', async () => {
     const small = await startMailSink({ port: 0 });
-    const config = loadConfig({ KUVERT_ENV: 'test', KUVERT_PUBLIC_URL: publicUrl, KUVERT_DATA_DIR: dataDir });
+    const config = loadConfig({
+      KUVERT_ENV: 'test',
+      KUVERT_PUBLIC_URL: publicUrl,
+      KUVERT_DATA_DIR: dataDir,
+    });
     const sender = createMailer(config, small);
     try {
       await Promise.all(
         Array.from({ length: 205 }, (_, index) =>
-          sender.send({ to: `n${index}@example.no`, subject: `m${index}`, text: 't', html: '<p>t</p>', language: 'en' }),
+          sender.send({
+            to: `n${index}@example.no`,
+            subject: `m${index}`,
+            text: 't',
+            html: '<p>t</p>',
+            language: 'en',
+          }),
         ),
       );
       expect(small.messages()).toHaveLength(200);
@@ -432,7 +518,9 @@ describe('the development mail sink', () => {
       const response = await app.inject({ method: 'GET', url: '/dev/mail' });
       expect(response.statusCode).toBe(200);
       const body = response.json() as { messages: SinkMessage[] };
-      const mine = body.messages.filter((message) => message.to.includes(to)).map((message) => message.subject);
+      const mine = body.messages
+        .filter((message) => message.to.includes(to))
+        .map((message) => message.subject);
       expect(mine).toEqual(['newer', 'older']);
 
       const missing = await withoutSink.inject({ method: 'GET', url: '/dev/mail' });
@@ -444,3 +532,10 @@ describe('the development mail sink', () => {
     }
   });
 });
+
+function flakyPayload() {
+  return Type.Object(
+    { secret: Type.String(), fail: Type.Boolean() },
+    { additionalProperties: false },
+  );
+}

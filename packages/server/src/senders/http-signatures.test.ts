@@ -56,7 +56,8 @@ function signedRequest(spec: RequestSpec = {}) {
   const method = spec.method ?? 'POST';
   const path = spec.path ?? '/api/v1/letters';
   const query = spec.query ?? '';
-  const body = spec.body ?? (method === 'POST' ? Buffer.from('--b\r\nletter bytes\r\n--b--\r\n') : undefined);
+  const body =
+    spec.body ?? (method === 'POST' ? Buffer.from('--b\r\nletter bytes\r\n--b--\r\n') : undefined);
   const given: Record<string, string> = { ...spec.extraHeaders };
   if (body) given['content-type'] = 'multipart/form-data; boundary=b';
   const added = signRequest({
@@ -70,11 +71,15 @@ function signedRequest(spec: RequestSpec = {}) {
     ...(spec.components ? { components: spec.components } : {}),
   });
   const headers: Record<string, string> = { host: AUTHORITY };
-  for (const [name, value] of Object.entries({ ...given, ...added })) headers[name.toLowerCase()] = value;
+  for (const [name, value] of Object.entries({ ...given, ...added }))
+    headers[name.toLowerCase()] = value;
   return { method, authority: AUTHORITY, path, query, headers, body };
 }
 
-type ReceivedRequest = ReturnType<typeof signedRequest>;
+type RequestUnderTest = Pick<
+  VerifyOptions,
+  'method' | 'authority' | 'path' | 'query' | 'headers' | 'body'
+>;
 
 function nonceStore() {
   const seen = new Map<string, Date>();
@@ -87,7 +92,7 @@ function nonceStore() {
 }
 
 function verify(
-  request: ReceivedRequest,
+  request: RequestUnderTest,
   overrides: Partial<VerifyOptions> = {},
 ): Promise<{ senderId: string; keyId: string }> {
   return verifySignedRequest({
@@ -121,14 +126,20 @@ async function refusal(promise: Promise<unknown>): Promise<string> {
 
 const reasons = new Map<string, string>();
 
-function withHeader(request: ReceivedRequest, name: string, value: string | undefined) {
-  const headers: Record<string, string | undefined> = { ...request.headers, [name]: value };
-  return { ...request, headers };
+function withHeader(
+  request: RequestUnderTest,
+  name: string,
+  value: string | undefined,
+): RequestUnderTest {
+  return { ...request, headers: { ...request.headers, [name]: value } };
 }
 
 describe('RFC 9421 verification', () => {
   it('accepts a valid Ed25519 request signed by the SDK', async () => {
-    await expect(verify(signedRequest())).resolves.toEqual({ senderId: 'sender-ed', keyId: 'key-ed' });
+    await expect(verify(signedRequest())).resolves.toEqual({
+      senderId: 'sender-ed',
+      keyId: 'key-ed',
+    });
   });
 
   it('accepts a valid ECDSA P-256 request signed by the SDK (§3.3.4)', async () => {
@@ -235,17 +246,23 @@ describe('RFC 9421 verification', () => {
 
   it('refuses a changed path (signature covers @path)', async () => {
     const reason = await refusal(verify({ ...signedRequest(), path: '/api/v1/letters/other' }));
-    expect(reason).toMatch(/does not verify with key key-ed over POST kuvert.example\/api\/v1\/letters\/other$/);
+    expect(reason).toMatch(
+      /does not verify with key key-ed over POST kuvert.example\/api\/v1\/letters\/other$/,
+    );
   });
 
   it('refuses a changed query (signature covers @query)', async () => {
     const reason = await refusal(verify({ ...signedRequest(), query: '?dryRun=false' }));
-    expect(reason).toMatch(/does not verify with key key-ed over POST kuvert.example\/api\/v1\/letters\?dryRun=false$/);
+    expect(reason).toMatch(
+      /does not verify with key key-ed over POST kuvert.example\/api\/v1\/letters\?dryRun=false$/,
+    );
   });
 
   it('refuses a changed authority (signature covers @authority)', async () => {
     const reason = await refusal(verify({ ...signedRequest(), authority: 'evil.example' }));
-    expect(reason).toMatch(/does not verify with key key-ed over POST evil.example\/api\/v1\/letters$/);
+    expect(reason).toMatch(
+      /does not verify with key key-ed over POST evil.example\/api\/v1\/letters$/,
+    );
   });
 
   it('refuses a stale created (−301 s)', async () => {
@@ -281,9 +298,20 @@ describe('RFC 9421 verification', () => {
     const body = Buffer.from('x');
     const headers = { date: NOW.toUTCString(), 'content-digest': createContentDigest(body) };
     const signed = signMessage({
-      message: { method: 'POST', authority: AUTHORITY, path: '/api/v1/letters', query: '', headers },
+      message: {
+        method: 'POST',
+        authority: AUTHORITY,
+        path: '/api/v1/letters',
+        query: '',
+        headers,
+      },
       components: ['@method', '@authority', '@path', '@query', 'content-digest', 'date'],
-      params: { created: NOW_SECONDS - 10, expires: NOW_SECONDS - 1, nonce: 'n-expired', keyid: 'key-ed' },
+      params: {
+        created: NOW_SECONDS - 10,
+        expires: NOW_SECONDS - 1,
+        nonce: 'n-expired',
+        keyid: 'key-ed',
+      },
       key: edSender.key,
     });
     const request = {
@@ -305,7 +333,9 @@ describe('RFC 9421 verification', () => {
   it('refuses a replayed nonce', async () => {
     const consumeNonce = nonceStore();
     const request = signedRequest();
-    await expect(verify(request, { consumeNonce })).resolves.toMatchObject({ senderId: 'sender-ed' });
+    await expect(verify(request, { consumeNonce })).resolves.toMatchObject({
+      senderId: 'sender-ed',
+    });
     const reason = await refusal(verify(request, { consumeNonce }));
     expect(reason).toMatch(/nonce was already used with key key-ed \(replay\)/);
   });
@@ -396,22 +426,30 @@ describe('RFC 9421 Appendix B vectors through the verifier', () => {
     expect(requestVectors.map((vector) => vector.id).sort()).toEqual(['B.2.6', 'B.3']);
   });
 
-  it.each(requestVectors)('$id: the signature check accepts the RFC signature (§3.2 steps 7–9)', (vector) => {
-    const url = new URL(vector.message.targetUri!);
-    const { d: _private, ...publicJwk } = vectors.keys[vector.key]!.jwk;
-    const request = {
-      method: vector.message.method!,
-      authority: url.host,
-      path: url.pathname,
-      query: url.search,
-      headers: vector.message.headers,
-    };
-    const signature = parseSignatureFields(vector.signatureInput, vector.signature);
-    expect(signatureVerifies(request, signature, { algorithm: vector.alg, publicJwk })).toBe(true);
-    expect(signatureVerifies({ ...request, method: 'PUT' }, signature, { algorithm: vector.alg, publicJwk })).toBe(
-      false,
-    );
-  });
+  it.each(requestVectors)(
+    '$id: the signature check accepts the RFC signature (§3.2 steps 7–9)',
+    (vector) => {
+      const url = new URL(vector.message.targetUri!);
+      const { d: _private, ...publicJwk } = vectors.keys[vector.key]!.jwk;
+      const request = {
+        method: vector.message.method!,
+        authority: url.host,
+        path: url.pathname,
+        query: url.search,
+        headers: vector.message.headers,
+      };
+      const signature = parseSignatureFields(vector.signatureInput, vector.signature);
+      expect(signatureVerifies(request, signature, { algorithm: vector.alg, publicJwk })).toBe(
+        true,
+      );
+      expect(
+        signatureVerifies({ ...request, method: 'PUT' }, signature, {
+          algorithm: vector.alg,
+          publicJwk,
+        }),
+      ).toBe(false);
+    },
+  );
 
   it('B.2.6: Kuvert policy still refuses it (no @query, no nonce, created in 2021)', async () => {
     const vector = requestVectors.find((candidate) => candidate.id === 'B.2.6')!;

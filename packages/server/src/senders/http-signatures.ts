@@ -203,7 +203,10 @@ function checkContentDigestOf(options: VerifyOptions): void {
 }
 
 /** The request as received, before any URL normalisation. */
-export type ReceivedRequest = Pick<VerifyOptions, 'method' | 'authority' | 'path' | 'query' | 'headers'>;
+export type ReceivedRequest = Pick<
+  VerifyOptions,
+  'method' | 'authority' | 'path' | 'query' | 'headers'
+>;
 
 /**
  * RFC 9421 §3.2 steps 7–9: re-create the signature base from the request exactly as

@@ -43,7 +43,7 @@ export async function buildRecipient(
 ): Promise<TestRecipient> {
   const nationalId = generateSyntheticNationalId();
   const email = `${randomUUID()}@recipients.test`;
-  const password = 'correct horse battery staple';
+  const password = 'lantern over the quiet harbour 42';
   const created = await createMailbox({
     db: context.db,
     keys: context.keys,
@@ -67,13 +67,27 @@ export interface TestSession {
   csrfToken: string;
 }
 
+const lastTotpStep = new Map<string, number>();
+
+/**
+ * A TOTP code not used before by this recipient: a code is accepted once (replay protection),
+ * and the server accepts the next step too, so use that or wait for time to move on.
+ */
+export async function freshTotp(recipient: TestRecipient): Promise<string> {
+  const step = Math.floor(Date.now() / 30_000);
+  const chosen = Math.max(step, (lastTotpStep.get(recipient.mailboxId) ?? -1) + 1);
+  if (chosen > step + 1) await new Promise((resolve) => setTimeout(resolve, (chosen - 1) * 30_000 - Date.now() + 50));
+  lastTotpStep.set(recipient.mailboxId, chosen);
+  return currentTotp(recipient.totpSecret, chosen * 30_000);
+}
+
 /** Log in through the real API with password and TOTP. */
 export async function loginAs(app: FastifyInstance, recipient: TestRecipient): Promise<TestSession> {
   const response = await app.inject({
     method: 'POST',
     url: '/api/session',
     headers: { origin: testPublicUrl },
-    payload: { nationalId: recipient.nationalId, password: recipient.password, totp: currentTotp(recipient.totpSecret) },
+    payload: { nationalId: recipient.nationalId, password: recipient.password, totp: await freshTotp(recipient) },
   });
   if (response.statusCode !== 200) throw new Error(`login failed: ${response.statusCode} ${response.body}`);
   const setCookie = response.headers['set-cookie'];

@@ -190,8 +190,8 @@ export function buildEncryptedLikePdf(): Uint8Array {
   });
 }
 
-/** What each `buildPdfHiddenFromByteScan` variant carries. */
-export type HiddenContent =
+/** What each `buildPdfWithActiveContent` variant carries. */
+export type ActiveContent =
   | 'openActionJavaScript'
   | 'namedJavaScript'
   | 'pageJavaScript'
@@ -203,16 +203,17 @@ export type HiddenContent =
   | 'richMedia';
 
 /**
- * Hostile content that a byte scan cannot see: every dictionary sits in an object stream
- * encoded with `[/ASCIIHexDecode /FlateDecode]`, and the streams outside it (file contents,
- * XFA) carry no telling names. Only pdf.js's own checks can find these, so each variant tests
- * one of them on its own.
+ * One kind of active or embedded content, tucked away: every dictionary sits in an object
+ * stream encoded with the filter chain `[/ASCIIHexDecode /FlateDecode]`, and the streams
+ * outside it (file contents, XFA) carry no telling names, so no name is visible in the raw
+ * bytes. pdf.js reports all but `linkJavaScript` through its API; a byte scan must decode the
+ * chain to see any of them.
  */
-export function buildPdfHiddenFromByteScan(content: HiddenContent): Uint8Array {
+export function buildPdfWithActiveContent(content: ActiveContent): Uint8Array {
   const js = '<< /S /JavaScript /JS (app.alert\\(1\\)) >>';
   const rect = '/Rect [50 600 250 640]';
   const variants: Record<
-    HiddenContent,
+    ActiveContent,
     { catalog?: string; page?: string; extra: AssembledObject[] }
   > = {
     openActionJavaScript: { catalog: '/OpenAction 6 0 R', extra: [{ body: js }] },
@@ -270,9 +271,20 @@ export function buildPdfHiddenFromByteScan(content: HiddenContent): Uint8Array {
     objectStream: 'asciihex-flate',
     objects: [
       { body: `<< /Type /Catalog /Pages 2 0 R ${variant.catalog ?? ''} >>` },
-      ...singlePageObjects(`Hidden ${content}`, variant.page),
+      ...singlePageObjects(`Active content: ${content}`, variant.page),
       ...variant.extra,
     ],
+  });
+}
+
+/**
+ * A harmless letter whose objects sit in a RunLength-encoded object stream: valid, and read by
+ * pdf.js, but in an encoding the byte scan does not decode, so it must refuse it.
+ */
+export function buildPdfWithRunLengthObjectStream(): Uint8Array {
+  return assemblePdf({
+    objectStream: 'runlength',
+    objects: [{ body: '<< /Type /Catalog /Pages 2 0 R >>' }, ...singlePageObjects('RunLength')],
   });
 }
 
@@ -320,7 +332,7 @@ function singlePageObjects(text: string, pageEntries = ''): AssembledObject[] {
  */
 function assemblePdf(options: {
   objects: AssembledObject[];
-  objectStream?: 'flate' | 'asciihex-flate';
+  objectStream?: 'flate' | 'asciihex-flate' | 'runlength';
   trailer?: string;
 }): Uint8Array {
   const chunks: Uint8Array[] = [];
@@ -374,11 +386,15 @@ function assemblePdf(options: {
     objects += `${object.body}\n`;
   });
   const headerText = `${header.join(' ')}\n`;
-  const deflated = deflateSync(latin1(headerText + objects));
-  const filtered =
-    options.objectStream === 'flate' ? deflated : latin1(`${Buffer.from(deflated).toString('hex')}>`);
-  const filter =
-    options.objectStream === 'flate' ? '/FlateDecode' : '[/ASCIIHexDecode /FlateDecode]';
+  const plain = latin1(headerText + objects);
+  const { data: filtered, filter } = {
+    flate: () => ({ data: deflateSync(plain), filter: '/FlateDecode' }),
+    'asciihex-flate': () => ({
+      data: latin1(`${Buffer.from(deflateSync(plain)).toString('hex')}>`),
+      filter: '[/ASCIIHexDecode /FlateDecode]',
+    }),
+    runlength: () => ({ data: runLengthEncode(plain), filter: '/RunLengthDecode' }),
+  }[options.objectStream]();
 
   options.objects.forEach((object, index) => {
     if (!object.stream) return;
@@ -419,6 +435,17 @@ function assemblePdf(options: {
   });
   write(`startxref\n${xref}\n%%EOF\n`);
   return concat(chunks, length);
+}
+
+/** RunLengthDecode's format (§7.4.5), literal runs only: a length byte n-1, n bytes; 128 ends. */
+function runLengthEncode(data: Uint8Array): Uint8Array {
+  const out: number[] = [];
+  for (let at = 0; at < data.length; at += 128) {
+    const run = data.subarray(at, at + 128);
+    out.push(run.length - 1, ...run);
+  }
+  out.push(128);
+  return new Uint8Array(out);
 }
 
 function latin1(text: string): Uint8Array {

@@ -1,7 +1,7 @@
 import { useTranslation } from 'react-i18next';
 import { Navigate, Outlet, useLocation } from 'react-router';
-import { loginPath } from '../return-to';
 import { useSession } from '../queries';
+import { loginPath } from '../return-to';
 import { ErrorMessage } from './ErrorMessage';
 
 /** Letters open only after login (promise 1): without a session, go to login and come back. */

@@ -35,7 +35,9 @@ export function LetterPage() {
         current ? { ...current, readAt: current.readAt ?? readAt } : current,
       );
       queryClient.setQueryData<Letter[]>(queryKeys.letters, (current) =>
-        current?.map((item) => (item.id === id ? { ...item, readAt: item.readAt ?? readAt } : item)),
+        current?.map((item) =>
+          item.id === id ? { ...item, readAt: item.readAt ?? readAt } : item,
+        ),
       );
     },
   });

@@ -9,9 +9,7 @@ describe('login form', () => {
   });
 
   it('accepts 11 digits, any non-empty password and 6 digits', () => {
-    expect(
-      validateLogin({ nationalId: '01010112345', password: 'x', totp: '123456' }),
-    ).toEqual([]);
+    expect(validateLogin({ nationalId: '01010112345', password: 'x', totp: '123456' })).toEqual([]);
   });
 
   it('names every field that cannot be right, in form order', () => {

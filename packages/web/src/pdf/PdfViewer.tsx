@@ -156,15 +156,14 @@ function PdfPage({ pdf, pageNumber, pageCount, width, onRendered, onFailed }: Pd
 
   const label = t('letter.pageLabel', { page: pageNumber, total: pageCount });
   return (
-    <div className="pdf-page" role="group" aria-label={label}>
+    <figure className="pdf-page" aria-label={label}>
       <canvas
         ref={canvasRef}
         data-testid="pdf-page"
         data-page={pageNumber}
         data-rendered={rendered ? 'true' : undefined}
-        aria-hidden="true"
       />
       {text ? <div className="visually-hidden">{text}</div> : null}
-    </div>
+    </figure>
   );
 }
