@@ -2,6 +2,8 @@
  * @kuvert/sdk: send letters through Kuvert's signed API (RFC 9421 HTTP Message
  * Signatures with an RFC 9530 Content-Digest). Zero runtime dependencies.
  */
+/** Node's JWK type, which the key functions use (TypeScript's lib here has no global one). */
+export type { JsonWebKey } from 'node:crypto';
 export {
   encodeLetterForm,
   KuvertApiError,

@@ -1,3 +1,4 @@
+import type { JsonWebKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { Config } from '@kuvert/server/config';

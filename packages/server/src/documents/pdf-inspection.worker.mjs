@@ -103,6 +103,7 @@ const FLAGGED_NAMES = new Map([
   ['Launch', { kind: 'launch', short: false }],
   ['EmbeddedFile', { kind: 'embeddedFile', short: false }],
   ['EmbeddedFiles', { kind: 'embeddedFile', short: false }],
+  ['FileAttachment', { kind: 'embeddedFile', short: false }],
   ['Rendition', { kind: 'richMedia', short: false }],
   ['XFA', { kind: 'xfa', short: true }],
 ]);

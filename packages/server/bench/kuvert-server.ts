@@ -1,0 +1,52 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { generateSenderKey } from '@kuvert/sdk';
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { generateSyntheticNationalId } from '../src/mailboxes/national-id.js';
+import { createMailbox } from '../src/mailboxes/service.js';
+import { startRuntime } from '../src/runtime.js';
+import { createSender, registerSenderKey } from '../src/senders/service.js';
+
+/**
+ * The real Kuvert for the ingest benchmark, in its own process: embedded PostgreSQL (or
+ * DATABASE_URL) in a fresh data directory, filesystem blobs, workers on (notifications go to
+ * the development mail sink), one sender and one recipient.
+ */
+const dataDir = await mkdtemp(path.join(tmpdir(), 'kuvert-bench-'));
+const config = loadConfig({
+  ...process.env,
+  KUVERT_ENV: 'development',
+  KUVERT_DATA_DIR: dataDir,
+  KUVERT_DEMO: 'false',
+  KUVERT_EMBEDDED_PG_PORT: String(process.env.BENCH_PG_PORT ?? 54399),
+  LOG_LEVEL: 'warn',
+});
+const runtime = await startRuntime(config);
+const app = await buildApp(runtime.context);
+const { db, keys } = runtime.context;
+const sender = await createSender({ db, name: 'Bench sender', actor: 'bench' });
+const { privateJwk, publicJwk } = generateSenderKey('ed25519');
+const key = await registerSenderKey({ db, senderId: sender.id, publicJwk, actor: 'bench' });
+const nationalId = generateSyntheticNationalId();
+await createMailbox({
+  db,
+  keys,
+  nationalId,
+  email: 'bench@recipients.test',
+  language: 'nb',
+  password: 'a long bench passphrase 1',
+  acceptSynthetic: true,
+});
+await app.listen({ port: 0, host: '127.0.0.1' });
+const address = app.server.address();
+const port = typeof address === 'object' && address ? address.port : 0;
+process.stdout.write(`${JSON.stringify({ port, keyId: key.keyId, privateJwk, nationalId })}\n`);
+process.on('SIGTERM', () => {
+  void (async () => {
+    await app.close();
+    await runtime.stop();
+    process.exit(0);
+  })();
+});
