@@ -21,6 +21,8 @@ const contentTypes: Record<string, string> = {
   '.woff2': 'font/woff2',
   '.txt': 'text/plain; charset=utf-8',
   '.bcmap': 'application/octet-stream',
+  '.wasm': 'application/wasm',
+  '.ttf': 'font/ttf',
   '.pfb': 'application/octet-stream',
 };
 

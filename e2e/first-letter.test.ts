@@ -1,0 +1,164 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { KuvertClient, loadSenderKey } from '@kuvert/sdk';
+import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../packages/server/src/app.js';
+import { loadConfig } from '../packages/server/src/config.js';
+import { type DemoData, ensureDemoData } from '../packages/server/src/demo.js';
+import { type Runtime, startRuntime } from '../packages/server/src/runtime.js';
+import { currentTotp } from '../packages/server/test/support/factories.js';
+import { createTestDatabase } from '../packages/server/test/support/database.js';
+
+const run = promisify(execFile);
+const repoRoot = path.resolve(import.meta.dirname, '..');
+
+/**
+ * The first letter, end to end, the way a person meets it: the CLI sends a letter as the demo
+ * sender, the notification arrives in the mail sink over real SMTP, its link opens the login in
+ * Chromium, the recipient logs in with passphrase and TOTP, and the PDF's first page renders.
+ */
+let runtime: Runtime;
+let app: FastifyInstance;
+let browser: Browser;
+let demo: DemoData;
+let dataDir: string;
+let port: number;
+let publicUrl: string;
+
+beforeAll(async () => {
+  port = await freePort();
+  publicUrl = `http://localhost:${port}`;
+  dataDir = await mkdtemp(path.join(tmpdir(), 'kuvert-e2e-'));
+  const config = loadConfig({
+    KUVERT_ENV: 'development',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    KUVERT_PUBLIC_URL: publicUrl,
+    KUVERT_DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+  });
+  runtime = await startRuntime(config, { databaseUrl: await createTestDatabase(), log: pino({ level: 'silent' }) });
+  demo = await ensureDemoData(runtime.context);
+  app = await buildApp(runtime.context);
+  await app.listen({ port, host: '127.0.0.1' });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+  await runtime?.stop();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('the first letter travels end to end', () => {
+  it('CLI → encrypted store → email → login with TOTP → PDF rendered → sender sees read', async () => {
+    // 1. The CLI sends the example letter with the demo sender's key.
+    const sent = await run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'packages/cli/src/main.ts',
+        'send',
+        '--to',
+        demo.recipient.nationalId,
+        '--subject',
+        'Velkommen til Kuvert',
+        'examples/welcome-letter.pdf',
+      ],
+      { cwd: repoRoot, env: { ...process.env, KUVERT_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'silent' } },
+    );
+    const receipt = JSON.parse(sent.stdout) as { id: string; status: string };
+    expect(receipt.status).toBe('delivered');
+
+    // 2. The notification arrives through pg-boss and SMTP in the sink, linking only to our origin.
+    const email = await waitFor(async () => {
+      const response = await fetch(`${publicUrl}/dev/mail`);
+      const { messages } = (await response.json()) as { messages: Array<{ to: string[]; text: string; html: string }> };
+      return messages.find((message) => message.to.includes(demo.recipient.email));
+    });
+    const links = [...email.text.matchAll(/https?:\/\/[^\s"'<>]+/g)].map((match) => match[0]);
+    expect(links.length).toBeGreaterThan(0);
+    for (const link of links) expect(new URL(link).origin).toBe(publicUrl);
+    expect(email.text).not.toContain('Velkommen til Kuvert');
+    const letterLink = links.find((link) => link.includes(receipt.id));
+    expect(letterLink).toBeDefined();
+
+    // 3. The link opens the login; the recipient logs in with passphrase and TOTP.
+    const page = await browser.newPage();
+    await page.goto(letterLink!);
+    await page.waitForURL(/\/login/);
+    await page.fill('#national-id', demo.recipient.nationalId);
+    await page.fill('#password', demo.recipient.password);
+    await page.fill('#totp', currentTotp(demo.recipient.totpSecret));
+    await page.click('button[type="submit"]');
+
+    // 4. Back at the letter, the first page of the PDF renders.
+    await page.waitForURL(new RegExp(`/letters/${receipt.id}`));
+    const firstPage = page.locator('[data-testid="pdf-page"]').first();
+    await firstPage.waitFor({ state: 'visible', timeout: 30_000 });
+    await page.locator('[data-testid="pdf-page"][data-rendered="true"]').first().waitFor({ timeout: 30_000 });
+    const drawn = await firstPage.evaluate((canvas) => {
+      const element = canvas as HTMLCanvasElement;
+      const pixels = element.getContext('2d')!.getImageData(0, 0, element.width, element.height).data;
+      let dark = 0;
+      for (let i = 0; i < pixels.length; i += 4) if (pixels[i]! < 128 && pixels[i + 3]! > 0) dark++;
+      return { width: element.width, height: element.height, dark };
+    });
+    expect(drawn.width).toBeGreaterThan(100);
+    expect(drawn.dark).toBeGreaterThan(100); // text was drawn, not a blank canvas
+    await page.screenshot({ path: path.join(repoRoot, 'var', 'e2e-letter.png') }).catch(() => {});
+
+    // 5. The sender sees that the letter was read.
+    const client = new KuvertClient({
+      baseUrl: `http://127.0.0.1:${port}`,
+      key: loadSenderKey(await import('node:fs/promises').then((fs) => fs.readFile(demo.senderKeyFile, 'utf8'))),
+    });
+    const status = await waitFor(async () => {
+      const letter = await client.getLetter(receipt.id);
+      return letter.status === 'read' ? letter : undefined;
+    });
+    expect(status.readAt).not.toBeNull();
+  }, 120_000);
+});
+
+async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error('timed out waiting');
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
+    });
+  });
+}
