@@ -1,4 +1,5 @@
 import { InvalidConfigError, loadConfig } from '@kuvert/server/config';
+import { demoCommand } from './commands/demo.js';
 import { mailboxCommand } from './commands/mailbox.js';
 import { migrateCommand } from './commands/migrate.js';
 import { sendCommand } from './commands/send.js';
@@ -20,6 +21,7 @@ Commands:
                                 create a recipient mailbox (prompts nothing: prints a passphrase and TOTP secret)
   send --to <nationalId|email> --subject <subject> <file.pdf>
                                 deliver a letter through the API (development: as the demo sender)
+  demo code                     the demo recipient's current TOTP code (development only)
 
 Configuration comes from the environment; see the README.`;
 
@@ -50,6 +52,8 @@ export async function runCli(argv: string[]): Promise<number> {
       return senderCommand(config, rest);
     case 'mailbox':
       return mailboxCommand(config, rest);
+    case 'demo':
+      return demoCommand(config, rest);
     case 'send':
       return sendCommand(rest, {
         baseUrl: `http://127.0.0.1:${config.PORT}`,

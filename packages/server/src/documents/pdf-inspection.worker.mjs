@@ -108,6 +108,14 @@ const FLAGGED_NAMES = new Map([
   ['XFA', { kind: 'xfa', short: true }],
 ]);
 
+/**
+ * First bytes a name must start with to be worth decoding: the initials of the flagged names
+ * and of /Encrypt, or `#` (an escape). Files hold hundreds of thousands of names; this keeps
+ * the scan from building a string for each.
+ */
+const CANDIDATE_INITIAL = new Uint8Array(256);
+for (const char of 'JLEFRX#') CANDIDATE_INITIAL[char.charCodeAt(0)] = 1;
+
 /** @param {string} name @returns {{ kind: FindingKind, short: boolean } | undefined} */
 function flagged(name) {
   if (name.startsWith('RichMedia')) return { kind: 'richMedia', short: false };
@@ -172,6 +180,17 @@ function decodeName(bytes, start, end) {
 
 /**
  * @param {Uint8Array} bytes
+ * @param {number} start
+ * @param {number} end
+ */
+function latin1(bytes, start, end) {
+  let text = '';
+  for (let i = start; i < end; i += 1) text += String.fromCharCode(/** @type {number} */ (bytes[i]));
+  return text;
+}
+
+/**
+ * @param {Uint8Array} bytes
  * @param {number} at
  * @param {Uint8Array} word
  */
@@ -201,7 +220,10 @@ function scanNames(bytes, state, options) {
     if (byte === 0x2f) {
       let end = i + 1;
       while (end < n && REGULAR[/** @type {number} */ (bytes[end])]) end += 1;
-      if (end - i - 1 <= MAX_INTERESTING_NAME_LENGTH) {
+      if (
+        end - i - 1 <= MAX_INTERESTING_NAME_LENGTH &&
+        CANDIDATE_INITIAL[/** @type {number} */ (bytes[i + 1])]
+      ) {
         const name = decodeName(bytes, i + 1, end);
         const flag = flagged(name);
         if (flag && !(flag.short && i < streamEnd)) {
@@ -285,7 +307,9 @@ class DictionaryReader {
     if (byte === 0x2f) {
       let stop = this.pos + 1;
       while (stop < end && REGULAR[/** @type {number} */ (bytes[stop])]) stop += 1;
-      const name = decodeName(bytes, this.pos + 1, stop);
+      // Only short names matter here (keys and filter names); long ones are not decoded.
+      const long = stop - this.pos - 1 > MAX_INTERESTING_NAME_LENGTH;
+      const name = long ? '' : decodeName(bytes, this.pos + 1, stop);
       this.pos = stop;
       return { kind: 'name', value: name };
     }
@@ -322,7 +346,8 @@ class DictionaryReader {
     }
     let stop = this.pos;
     while (stop < end && REGULAR[/** @type {number} */ (bytes[stop])]) stop += 1;
-    const word = Buffer.from(bytes.subarray(this.pos, stop)).toString('latin1');
+    // Numbers, `R` and `stream` are short; a long word is none of them.
+    const word = stop - this.pos > 32 ? '' : latin1(bytes, this.pos, stop);
     this.pos = stop;
     return { kind: 'word', value: word };
   }
@@ -408,9 +433,14 @@ class DictionaryReader {
  * @returns {Rejected | null}
  */
 function scanObjectStreams(bytes, state) {
+  let nextStream = bytes.indexOf(STREAM);
   for (let at = bytes.indexOf(OBJ); at !== -1; at = bytes.indexOf(OBJ, at + OBJ.length)) {
     const after = at + OBJ.length;
     if (after < bytes.length && REGULAR[/** @type {number} */ (bytes[after])]) continue;
+    // Cheap test first: with no `stream` within reach, this object is no stream.
+    if (nextStream !== -1 && nextStream < after) nextStream = bytes.indexOf(STREAM, after);
+    if (nextStream === -1) break;
+    if (nextStream > after + MAX_DICTIONARY_BYTES) continue;
     const end = Math.min(bytes.length, after + MAX_DICTIONARY_BYTES);
     const reader = new DictionaryReader(bytes, after, end);
     reader.skipSpace();

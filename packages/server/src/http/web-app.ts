@@ -82,10 +82,11 @@ export function webAppRoutes(context: AppContext): FastifyPluginAsyncTypebox {
     app.setNotFoundHandler((request, reply) => {
       const pathname = request.url.split('?')[0] ?? '/';
       const file = files.get(pathname);
-      if (request.method === 'GET' && file && pathname !== '/index.html') {
+      const isRead = request.method === 'GET' || request.method === 'HEAD';
+      if (isRead && file && pathname !== '/index.html') {
         return reply.header('content-type', file.contentType).header('cache-control', 'no-cache').send(file.body);
       }
-      if (request.method === 'GET' && !isApiPath(pathname) && index) {
+      if (isRead && !isApiPath(pathname) && index) {
         return reply
           .header('content-type', index.contentType)
           .header('cache-control', 'no-cache')

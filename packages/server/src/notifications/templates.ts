@@ -19,7 +19,7 @@ const nb = {
     'Kuvert ber deg aldri om passord, koder eller personopplysninger på e-post. Får du en e-post som ber om dette, er den ikke fra oss.',
   ownWay:
     'Er du i tvil, kan du skrive inn adressen til Kuvert selv i nettleseren i stedet for å trykke på lenken.',
-  why: 'Du får denne e-posten fordi du har slått på varsel om ny post. Du kan endre varslene under Innstillinger når du er logget inn.',
+  why: 'Du får denne e-posten fordi e-postadressen din er registrert for varsel om ny post i Kuvert.',
   closing: 'Vennlig hilsen',
   signature: 'Kuvert',
 };
@@ -36,7 +36,7 @@ const nn: NewLetterMessages = {
     'Kuvert ber deg aldri om passord, kodar eller personopplysningar på e-post. Får du ein e-post som ber om dette, er han ikkje frå oss.',
   ownWay:
     'Er du i tvil, kan du skrive inn adressa til Kuvert sjølv i nettlesaren i staden for å trykkje på lenkja.',
-  why: 'Du får denne e-posten fordi du har slått på varsel om ny post. Du kan endre varsla under Innstillingar når du er logga inn.',
+  why: 'Du får denne e-posten fordi e-postadressa di er registrert for varsel om ny post i Kuvert.',
   closing: 'Venleg helsing',
   signature: 'Kuvert',
 };
@@ -51,7 +51,7 @@ const en: NewLetterMessages = {
     'Kuvert never asks for passwords, codes or personal details by email. If an email asks you for any of these, it is not from us.',
   ownWay:
     'If in doubt, type the address of Kuvert into your browser yourself instead of clicking the link.',
-  why: 'You are receiving this email because you turned on notifications about new mail. You can change them under Settings once you have logged in.',
+  why: 'You are receiving this email because your address is registered for new-mail notifications in Kuvert.',
   closing: 'Kind regards,',
   signature: 'Kuvert',
 };

@@ -11,7 +11,6 @@ export function renderSecurityTxt(options: { publicUrl: string; contact: string;
     `Expires: ${expires.toISOString().replace('.000Z', 'Z')}`,
     'Preferred-Languages: nb, nn, en',
     `Canonical: ${options.publicUrl}/.well-known/security.txt`,
-    `Policy: ${options.publicUrl}/security`,
     '',
   ].join('\n');
 }
