@@ -90,6 +90,7 @@ const rows: Row[] = [];
 // Ingest through the real API.
 const kuvert = await startChild('./kuvert-server.ts');
 const key: SenderKey = { keyId: kuvert.keyId!, algorithm: 'ed25519', privateKey: kuvert.privateJwk! };
+log('stage: ingest');
 await runLoad({
   port: kuvert.port,
   requests: prepareLetters({ key, nationalId: kuvert.nationalId!, port: kuvert.port, count: 100 }),
@@ -103,6 +104,7 @@ for (const concurrency of concurrencies) {
   log(`ingest c=${concurrency}: ${fmt(result.perSecond)} letters/s, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, statuses ${JSON.stringify(result.statuses)}`);
 }
 await kuvert.stop();
+log('stage: bare');
 
 // Baseline 1: bare Fastify route with the same body.
 const bare = await startChild('./bare-server.ts');
@@ -113,6 +115,7 @@ for (const concurrency of concurrencies) {
   log(`bare fastify c=${concurrency}: ${fmt(result.perSecond)} req/s, p99 ${result.p99Ms.toFixed(1)} ms`);
 }
 await bare.stop();
+log('stage: per-letter work');
 
 // Baseline 2: the per-letter work alone, on all cores.
 const work = await measurePerLetterWork(key);

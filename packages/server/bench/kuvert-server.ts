@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { chmod, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { generateSenderKey } from '@kuvert/sdk';
@@ -15,6 +15,7 @@ import { createSender, registerSenderKey } from '../src/senders/service.js';
  * the development mail sink), one sender and one recipient.
  */
 const dataDir = await mkdtemp(path.join(tmpdir(), 'kuvert-bench-'));
+await chmod(dataDir, 0o755); // the embedded cluster runs as `postgres` when we are root
 const config = loadConfig({
   ...process.env,
   KUVERT_ENV: 'development',

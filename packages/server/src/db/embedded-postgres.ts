@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 
@@ -30,6 +30,7 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Embe
   // able to traverse into this directory; the password file inside stays 0600.
   await mkdir(options.dir, { recursive: true, mode: 0o755 });
   await chmod(options.dir, 0o755);
+  if (process.getuid?.() === 0) await assertTraversable(path.resolve(options.dir));
   const password = await readOrCreatePassword(passwordFile);
   const log = options.log ?? (() => {});
 
@@ -114,4 +115,17 @@ async function loadEmbeddedPostgres() {
     }
   }
   return EmbeddedPostgres;
+}
+
+/** As root the cluster runs as `postgres`, which must be able to enter every parent directory. */
+async function assertTraversable(dir: string): Promise<void> {
+  for (let current = path.dirname(dir); ; current = path.dirname(current)) {
+    const { mode } = await stat(current);
+    if ((mode & 0o001) === 0) {
+      throw new Error(
+        `Embedded PostgreSQL runs as the unprivileged postgres user, which cannot enter ${current}. Allow it (chmod o+x ${current}), choose another KUVERT_DATA_DIR, or set DATABASE_URL.`,
+      );
+    }
+    if (current === path.dirname(current)) return;
+  }
 }

@@ -26,13 +26,12 @@ import {
   type PdfInspector,
 } from './pdf-inspection.js';
 
-type Verdict =
-  | { outcome: 'accepted'; pageCount: number }
-  | { outcome: 'rejected'; reason: string; logReason?: string };
+type Rejected = { outcome: 'rejected'; reason: string; logReason?: string };
+type Verdict = { outcome: 'accepted'; pageCount: number } | Rejected;
 
 /** The worker script's two layers, imported directly to test each on its own. */
 interface InspectionLayers {
-  scanPdfBytes(bytes: Uint8Array): Verdict | null;
+  scanPdfBytes(bytes: Uint8Array): Rejected | null;
   inspectWithPdfjs(bytes: Uint8Array, maxPages: number): Promise<Verdict>;
 }
 
@@ -302,9 +301,11 @@ describe('PDF inspection (security invariant 7)', () => {
     it('close() refuses running and later work', async () => {
       const pool = createPdfInspector({ threads: 1 });
       await pool.inspect(await buildPdf()); // a thread is up
-      const running = pool.inspect(buildAnnotationFloodPdf());
+      const running = expect(pool.inspect(buildAnnotationFloodPdf())).rejects.toEqual(
+        expect.objectContaining({ code: 'unavailable' }),
+      );
       await pool.close();
-      await expect(running).rejects.toEqual(expect.objectContaining({ code: 'unavailable' }));
+      await running;
       await expect(pool.inspect(await buildPdf())).rejects.toEqual(
         expect.objectContaining({ code: 'unavailable' }),
       );
@@ -336,13 +337,16 @@ describe('each inspection layer on its own', () => {
       expect(layers.scanPdfBytes(await buildPdf({ pages: 3, targetBytes: 100_000 }))).toBeNull();
     });
 
-    it.each(activeContent)('finds %s although no such name is visible in the bytes', (kind, reason) => {
-      const bytes = buildPdfWithActiveContent(kind);
-      expect(latin1(bytes)).not.toMatch(
-        /\/(JavaScript|JS|Launch|EmbeddedFiles?|FileAttachment|RichMedia|XFA)\b/,
-      );
-      expect(layers.scanPdfBytes(bytes)?.reason).toMatch(reason);
-    });
+    it.each(activeContent)(
+      'finds %s although no such name is visible in the bytes',
+      (kind, reason) => {
+        const bytes = buildPdfWithActiveContent(kind);
+        expect(latin1(bytes)).not.toMatch(
+          /\/(JavaScript|JS|Launch|EmbeddedFiles?|FileAttachment|RichMedia|XFA)\b/,
+        );
+        expect(layers.scanPdfBytes(bytes)?.reason).toMatch(reason);
+      },
+    );
 
     it('decodes #xx escapes in names', () => {
       const bytes = pdfText('%PDF-1.7\n1 0 obj << /S /#4A#61vaScript /J#53 (x) >> endobj\n%%EOF');
@@ -393,6 +397,11 @@ describe('each inspection layer on its own', () => {
         expect(verdict.outcome === 'rejected' && verdict.reason).toMatch(reason);
       },
     );
+
+    it('reports a truncated PDF as unreadable', async () => {
+      const verdict = await viaPdfjs(await truncatedPdf());
+      expect(verdict.outcome === 'rejected' && verdict.reason).toMatch(/could not be read/);
+    });
 
     it('reports a PDF that needs a password', async () => {
       const verdict = await viaPdfjs(buildEncryptedLikePdf());

@@ -247,9 +247,7 @@ export function createPdfInspector(options: PdfInspectorOptions = {}): PdfInspec
     copy.set(source);
     slot.job = job;
     slot.timer = setTimeout(() => onTimeout(slot), timeoutMs);
-    slot.worker.postMessage({ id: job.id, bytes: copy, maxPages: limits.maxPages }, [
-      copy.buffer,
-    ]);
+    slot.worker.postMessage({ id: job.id, bytes: copy, maxPages: limits.maxPages }, [copy.buffer]);
   }
 
   function dispatch(): void {

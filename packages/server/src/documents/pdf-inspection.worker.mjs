@@ -29,6 +29,7 @@
 import { parentPort } from 'node:worker_threads';
 import { inflateRawSync } from 'node:zlib';
 import { AnnotationType, getDocument, VerbosityLevel } from 'pdfjs-dist/legacy/build/pdf.mjs';
+// @ts-expect-error pdfjs-dist ships no type declarations for its worker entry point.
 import * as pdfjsWorker from 'pdfjs-dist/legacy/build/pdf.worker.mjs';
 
 // pdf.js normally parses in a web worker of its own. This thread already is that worker, so
@@ -185,7 +186,8 @@ function decodeName(bytes, start, end) {
  */
 function latin1(bytes, start, end) {
   let text = '';
-  for (let i = start; i < end; i += 1) text += String.fromCharCode(/** @type {number} */ (bytes[i]));
+  for (let i = start; i < end; i += 1)
+    text += String.fromCharCode(/** @type {number} */ (bytes[i]));
   return text;
 }
 
@@ -658,7 +660,7 @@ function ascii85Decode(data, limit, state) {
     const last = i < 5;
     for (; i < 5; i += 1) input[i] = 0x21 + 84;
     let t = 0;
-    for (let k = 0; k < 5; k += 1) t = t * 85 + (/** @type {number} */ (input[k]) - 0x21);
+    for (const digit of input) t = t * 85 + (digit - 0x21);
     const group = [0, 0, 0, 0];
     for (let k = 3; k >= 0; k -= 1) {
       group[k] = t & 0xff;
@@ -830,9 +832,12 @@ export async function inspectPdf(bytes, maxPages) {
 
 if (parentPort) {
   const port = parentPort;
-  port.on('message', async (/** @type {{ id: number, bytes: Uint8Array, maxPages: number }} */ job) => {
-    const verdict = await inspectPdf(job.bytes, job.maxPages);
-    port.postMessage({ type: 'result', id: job.id, ...verdict });
-  });
+  port.on(
+    'message',
+    async (/** @type {{ id: number, bytes: Uint8Array, maxPages: number }} */ job) => {
+      const verdict = await inspectPdf(job.bytes, job.maxPages);
+      port.postMessage({ type: 'result', id: job.id, ...verdict });
+    },
+  );
   port.postMessage({ type: 'ready' });
 }
