@@ -5,7 +5,7 @@ import { mkdtemp, open, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { encodeLetterForm, type SenderKey, signRequest } from '@kuvert/sdk';
+import { encodeLetterForm, generateSenderKey, type SenderKey, signRequest } from '@kuvert/sdk';
 import { sealDocument } from '../src/documents/envelope.js';
 import type { MasterKeys } from '../src/documents/master-keys.js';
 import { createPdfInspector } from '../src/documents/pdf-inspection.js';
@@ -25,6 +25,8 @@ import { type PreparedRequest, runLoad } from './load.js';
  */
 const lettersPerRun = Number(process.env.BENCH_LETTERS ?? 1500);
 const concurrencies = [8, 32];
+/** Which measurements to run (all by default): ingest,bare,work,fsync. */
+const stages = new Set((process.env.BENCH_STAGES ?? 'ingest,bare,work,fsync').split(','));
 const host = '127.0.0.1';
 
 const pdf = Buffer.from(await buildPdf({ pages: 3, targetBytes: 100 * 1024, text: 'Kuvert benchmark letter' }));
@@ -39,7 +41,8 @@ interface Started {
 }
 
 async function startChild(script: string): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL(script, import.meta.url).pathname], {
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', new URL(script, import.meta.url).pathname], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: process.env,
   });
@@ -88,46 +91,56 @@ type Row = { name: string; concurrency: number | string; perSecond: number; p99M
 const rows: Row[] = [];
 
 // Ingest through the real API.
-const kuvert = await startChild('./kuvert-server.ts');
-const key: SenderKey = { keyId: kuvert.keyId!, algorithm: 'ed25519', privateKey: kuvert.privateJwk! };
-log('stage: ingest');
-await runLoad({
-  port: kuvert.port,
-  requests: prepareLetters({ key, nationalId: kuvert.nationalId!, port: kuvert.port, count: 100 }),
-  concurrency: 8,
-  expectStatus: 201,
-}); // warm-up: JIT, connection pools, pdf.js workers
-for (const concurrency of concurrencies) {
-  const requests = prepareLetters({ key, nationalId: kuvert.nationalId!, port: kuvert.port, count: lettersPerRun });
-  const result = await runLoad({ port: kuvert.port, requests, concurrency, expectStatus: 201 });
-  rows.push({ name: 'ingest (Kuvert API)', concurrency, perSecond: result.perSecond, p99Ms: result.p99Ms, errors: result.errors });
-  log(`ingest c=${concurrency}: ${fmt(result.perSecond)} letters/s, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, statuses ${JSON.stringify(result.statuses)}`);
+const benchKey = generateSenderKey('ed25519');
+let key: SenderKey = { keyId: benchKey.privateJwk.kid!, algorithm: 'ed25519', privateKey: benchKey.privateJwk };
+let nationalId = '01010112345';
+if (stages.has('ingest')) {
+  const kuvert = await startChild('./kuvert-server.ts');
+  key = { keyId: kuvert.keyId!, algorithm: 'ed25519', privateKey: kuvert.privateJwk! };
+  nationalId = kuvert.nationalId!;
+  await runLoad({
+    port: kuvert.port,
+    requests: prepareLetters({ key, nationalId, port: kuvert.port, count: 100 }),
+    concurrency: 8,
+    expectStatus: 201,
+  }); // warm-up: JIT, connection pools, pdf.js workers
+  for (const concurrency of concurrencies) {
+    const requests = prepareLetters({ key, nationalId, port: kuvert.port, count: lettersPerRun });
+    const result = await runLoad({ port: kuvert.port, requests, concurrency, expectStatus: 201 });
+    rows.push({ name: 'ingest (Kuvert API)', concurrency, perSecond: result.perSecond, p99Ms: result.p99Ms, errors: result.errors });
+    log(`ingest c=${concurrency}: ${fmt(result.perSecond)} letters/s, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, statuses ${JSON.stringify(result.statuses)}`);
+  }
+  await kuvert.stop();
 }
-await kuvert.stop();
-log('stage: bare');
 
 // Baseline 1: bare Fastify route with the same body.
-const bare = await startChild('./bare-server.ts');
-for (const concurrency of concurrencies) {
-  const requests = prepareLetters({ key, nationalId: kuvert.nationalId!, port: bare.port, count: lettersPerRun });
-  const result = await runLoad({ port: bare.port, requests, concurrency, expectStatus: 201 });
-  rows.push({ name: 'baseline: bare Fastify route', concurrency, perSecond: result.perSecond, p99Ms: result.p99Ms, errors: result.errors });
-  log(`bare fastify c=${concurrency}: ${fmt(result.perSecond)} req/s, p99 ${result.p99Ms.toFixed(1)} ms`);
+if (stages.has('bare')) {
+  const bare = await startChild('./bare-server.ts');
+  for (const concurrency of concurrencies) {
+    const requests = prepareLetters({ key, nationalId, port: bare.port, count: lettersPerRun });
+    const result = await runLoad({ port: bare.port, requests, concurrency, expectStatus: 201 });
+    rows.push({ name: 'baseline: bare Fastify route', concurrency, perSecond: result.perSecond, p99Ms: result.p99Ms, errors: result.errors });
+    log(`bare fastify c=${concurrency}: ${fmt(result.perSecond)} req/s, p99 ${result.p99Ms.toFixed(1)} ms`);
+  }
+  await bare.stop();
 }
-await bare.stop();
-log('stage: per-letter work');
 
 // Baseline 2: the per-letter work alone, on all cores.
-const work = await measurePerLetterWork(key);
-rows.push({ name: 'baseline: per-letter work, all cores', concurrency: 'all cores', perSecond: work });
-log(`per-letter work: ${fmt(work)} letters/s`);
+let work = Number.NaN;
+if (stages.has('work')) {
+  work = await measurePerLetterWork(key, nationalId);
+  rows.push({ name: 'baseline: per-letter work, all cores', concurrency: 'all cores', perSecond: work });
+  log(`per-letter work: ${fmt(work)} letters/s`);
+}
 
 // Baseline 3: durable 100 KB writes at the same concurrency.
 const durable: Record<number, number> = {};
-for (const concurrency of concurrencies) {
-  durable[concurrency] = await measureDurableWrites(concurrency, lettersPerRun);
-  rows.push({ name: 'baseline: durable 100 KB writes (write + fsync)', concurrency, perSecond: durable[concurrency]! });
-  log(`durable writes c=${concurrency}: ${fmt(durable[concurrency]!)} writes/s`);
+if (stages.has('fsync')) {
+  for (const concurrency of concurrencies) {
+    durable[concurrency] = await measureDurableWrites(concurrency, lettersPerRun);
+    rows.push({ name: 'baseline: durable 100 KB writes (write + fsync)', concurrency, perSecond: durable[concurrency]! });
+    log(`durable writes c=${concurrency}: ${fmt(durable[concurrency]!)} writes/s`);
+  }
 }
 
 // Report.
@@ -139,7 +152,8 @@ for (const row of rows) {
 }
 log('');
 for (const concurrency of concurrencies) {
-  const ingest = rows.find((row) => row.name.startsWith('ingest') && row.concurrency === concurrency)!;
+  const ingest = rows.find((row) => row.name.startsWith('ingest') && row.concurrency === concurrency);
+  if (!ingest || Number.isNaN(work) || durable[concurrency] === undefined) continue;
   const bound = Math.min(work, durable[concurrency]!);
   const ratio = ingest.perSecond / bound;
   log(
@@ -147,7 +161,7 @@ for (const concurrency of concurrencies) {
   );
 }
 
-async function measurePerLetterWork(senderKey: SenderKey): Promise<number> {
+async function measurePerLetterWork(senderKey: SenderKey, recipientId: string): Promise<number> {
   const threads = availableParallelism();
   const inspector = createPdfInspector({ threads });
   const masterKeys: MasterKeys = {
@@ -158,7 +172,7 @@ async function measurePerLetterWork(senderKey: SenderKey): Promise<number> {
   const { createPublicKey } = await import('node:crypto');
   const publicJwk = createPublicKey({ key: senderKey.privateKey as JsonWebKey, format: 'jwk' }).export({ format: 'jwk' });
   const port = 8080;
-  const letters = prepareLetters({ key: senderKey, nationalId: kuvert.nationalId!, port, count: lettersPerRun });
+  const letters = prepareLetters({ key: senderKey, nationalId: recipientId, port, count: lettersPerRun });
   const one = async (request: PreparedRequest) => {
     await verifySignedRequest({
       method: 'POST',

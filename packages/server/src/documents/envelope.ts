@@ -76,6 +76,8 @@ export function sealDocument(options: {
   letterId: string;
   documentId: string;
   masterKeys: MasterKeys;
+  /** SHA-256 of `plaintext` when the caller already has it (ingest hashes the document once). */
+  plaintextSha256?: Buffer;
 }): SealedDocument {
   const { plaintext, letterId, documentId, masterKeys } = options;
   const aad = documentAad(letterId, documentId);
@@ -84,7 +86,7 @@ export function sealDocument(options: {
     const ciphertext = encrypt(dataKey, aad, plaintext, DOCUMENT_HEADER);
     const keyVersion = masterKeys.currentVersion;
     const wrappedKey = wrapDataKey(dataKey, documentId, keyVersion, masterKeys);
-    return { ciphertext, wrappedKey, keyVersion, sha256: sha256(plaintext) };
+    return { ciphertext, wrappedKey, keyVersion, sha256: options.plaintextSha256 ?? sha256(plaintext) };
   } finally {
     dataKey.fill(0);
   }

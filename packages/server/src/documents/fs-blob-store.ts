@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { link, mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import {
   assertValidBlobKey,
@@ -21,26 +21,39 @@ import {
  */
 export class FsBlobStore implements BlobStore {
   readonly root: string;
+  private readonly knownDirectories = new Set<string>();
 
   constructor(options: { dataDir: string }) {
     this.root = path.join(options.dataDir, 'blobs');
   }
 
+  /**
+   * Write once under the final name with O_EXCL, fsync the file and its directory. No temp
+   * file and rename: a key is random and written once, and no database row names it until
+   * this resolves, so a crash mid-write leaves only an unreferenced partial file. That keeps
+   * a put to five system calls plus two fsyncs, which matters at ingest rates.
+   */
   async put(key: string, bytes: Buffer): Promise<void> {
     const file = this.pathOf(key);
     const directory = path.dirname(file);
     await this.ensureDirectory(directory);
-    const temp = await writeDurableTempFile(directory, bytes);
+    let handle: FileHandle;
     try {
-      // link() publishes the complete file under its name, or fails when the name is
-      // taken; rename() would silently replace an existing blob.
-      await link(temp, file);
+      handle = await open(file, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o600);
     } catch (error) {
       if (isErrno(error, 'EEXIST')) throw new BlobExistsError(key);
+      if (isErrno(error, 'ENOENT')) this.knownDirectories.delete(directory);
       throw error;
-    } finally {
-      await unlink(temp);
     }
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } catch (error) {
+      await handle.close();
+      await unlink(file).catch(() => undefined);
+      throw error;
+    }
+    await handle.close();
     await fsyncDirectory(directory);
   }
 
@@ -90,6 +103,13 @@ export class FsBlobStore implements BlobStore {
 
   /** mkdir -p with mode 0700, then fsync the parents of what was created so it survives a crash. */
   private async ensureDirectory(directory: string): Promise<void> {
+    // Shard directories are made once; remembering them saves a mkdir per blob.
+    if (this.knownDirectories.has(directory)) return;
+    await this.createDirectory(directory);
+    this.knownDirectories.add(directory);
+  }
+
+  private async createDirectory(directory: string): Promise<void> {
     const firstCreated = await mkdir(directory, { recursive: true, mode: 0o700 });
     if (firstCreated === undefined) return;
     const stop = path.dirname(firstCreated);

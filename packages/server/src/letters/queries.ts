@@ -22,20 +22,58 @@ export async function findLetterForSender(db: Executor, senderId: string, letter
     .executeTakeFirst();
 }
 
+/**
+ * Insert the letter and its document in one statement (a data-modifying CTE): one round
+ * trip, and no document without its letter. A letter whose (sender, messageId) exists already
+ * inserts nothing and returns undefined.
+ */
 export async function insertLetterWithDocument(
   tx: Executor,
   letter: NewLetter,
-  document: Insertable<DocumentsTable>,
+  document: Omit<Insertable<DocumentsTable>, 'mailbox_id' | 'letter_id'>,
 ) {
   const inserted = await tx
-    .insertInto('letters')
-    .values(letter)
-    .onConflict((conflict) => conflict.columns(['sender_id', 'message_id']).doNothing())
-    .returningAll()
+    .with('letter', (db) =>
+      db
+        .insertInto('letters')
+        .values(letter)
+        .onConflict((conflict) => conflict.columns(['sender_id', 'message_id']).doNothing())
+        .returningAll(),
+    )
+    .insertInto('documents')
+    .columns([
+      'mailbox_id',
+      'letter_id',
+      'id',
+      'filename',
+      'content_type',
+      'size_bytes',
+      'page_count',
+      'sha256',
+      'blob_key',
+      'wrapped_key',
+      'key_version',
+    ])
+    .expression((eb) =>
+      eb
+        .selectFrom('letter')
+        .select([
+          'letter.mailbox_id',
+          'letter.id',
+          eb.val(document.id).as('document_id'),
+          eb.val(document.filename).as('filename'),
+          eb.val(document.content_type).as('content_type'),
+          eb.val(document.size_bytes).as('size_bytes'),
+          eb.val(document.page_count).as('page_count'),
+          eb.val(document.sha256).as('sha256'),
+          eb.val(document.blob_key).as('blob_key'),
+          eb.val(document.wrapped_key).as('wrapped_key'),
+          eb.val(document.key_version).as('key_version'),
+        ]),
+    )
+    .returning('documents.id')
     .executeTakeFirst();
-  if (!inserted) return undefined;
-  await tx.insertInto('documents').values(document).execute();
-  return inserted;
+  return inserted !== undefined;
 }
 
 const inboxColumns = [

@@ -20,13 +20,14 @@ export function lettersSenderRoutes(context: AppContext): FastifyPluginAsyncType
       (_request, body, done) => done(null, body),
     );
     const requireSender = authenticateSender(context);
+    const requireSenderDeferringNonce = authenticateSender(context, { deferNonce: true });
 
     app.post(
       '/letters',
       {
         config: { access: 'sender' },
         bodyLimit: maxSubmissionBytes,
-        preHandler: requireSender,
+        preHandler: requireSenderDeferringNonce,
         schema: {
           tags: ['sender'],
           summary: 'Deliver a letter',
@@ -42,6 +43,7 @@ export function lettersSenderRoutes(context: AppContext): FastifyPluginAsyncType
         const { letter, created } = await deliverLetter({
           context,
           senderId: senderOf(request),
+          nonce: request.sender!.pendingNonce!,
           submission,
         });
         reply.header('location', `/api/v1/letters/${letter.id}`);

@@ -6,6 +6,8 @@ import type { Letter } from '../db/schema.js';
 import { openDocument, sealDocument } from '../documents/envelope.js';
 import { KuvertError } from '../errors.js';
 import { parseNationalId } from '../mailboxes/national-id.js';
+import type { PendingNonce } from '../senders/authenticate.js';
+import { requireFreshNonce } from '../senders/service.js';
 import { findMailboxByEmail, findMailboxByNationalId } from '../mailboxes/service.js';
 import { notifyLetterJob } from '../notifications/notify-letter.job.js';
 import { boundaryOf, type FormPart, parseMultipart } from './multipart.js';
@@ -63,11 +65,11 @@ function readDocumentPart(part: FormPart): Submission['document'] {
 }
 
 /** What makes a retry "the same letter": the metadata and the exact document bytes. */
-function submissionHash(submission: Submission): Buffer {
+function submissionHash(submission: Submission, documentSha256: Buffer): Buffer {
   const { metadata, document } = submission;
   return createHash('sha256')
     .update(JSON.stringify([metadata.messageId, metadata.recipient, metadata.subject, document.filename]))
-    .update(createHash('sha256').update(document.bytes).digest())
+    .update(documentSha256)
     .digest();
 }
 
@@ -103,18 +105,24 @@ async function resolveRecipient(context: AppContext, recipient: LetterMetadata['
 
 /**
  * Deliver a letter: validate, find the mailbox, inspect the PDF, encrypt and store it
- * durably, then in one transaction insert the letter and its document and enqueue the
- * notification. A crash before the commit leaves at most an unreferenced ciphertext blob.
+ * durably, then in one transaction record the signature's nonce, insert the letter with its
+ * document and enqueue the notification. A crash before the commit leaves at most an
+ * unreferenced ciphertext blob; a replayed signature rolls everything back.
  */
 export async function deliverLetter(options: {
   context: AppContext;
   senderId: string;
+  nonce: PendingNonce;
   submission: Submission;
 }): Promise<{ letter: SenderLetter; created: boolean }> {
   const { context, senderId, submission } = options;
-  const hash = submissionHash(submission);
+  const documentSha256 = createHash('sha256').update(submission.document.bytes).digest();
+  const hash = submissionHash(submission, documentSha256);
   const earlier = await findLetterBySenderMessageId(context.db, senderId, submission.metadata.messageId);
-  if (earlier) return { letter: replayOf(earlier, hash), created: false };
+  if (earlier) {
+    await requireFreshNonce(context.db, options.nonce);
+    return { letter: replayOf(earlier, hash), created: false };
+  }
 
   const mailbox = await resolveRecipient(context, submission.metadata.recipient);
   if (!mailbox) throw new KuvertError('recipient_not_found');
@@ -124,6 +132,7 @@ export async function deliverLetter(options: {
   const documentId = randomUUID();
   const sealed = sealDocument({
     plaintext: submission.document.bytes,
+    plaintextSha256: documentSha256,
     letterId,
     documentId,
     masterKeys: context.keys,
@@ -131,20 +140,20 @@ export async function deliverLetter(options: {
   const blobKey = `documents/${documentId}`;
   await context.blobs.put(blobKey, sealed.ciphertext);
 
-  const inserted = await context.db.transaction().execute(async (tx) => {
-    const letter = await insertLetterWithDocument(
-      tx,
-      {
-        mailbox_id: mailbox.id,
-        id: letterId,
-        sender_id: senderId,
-        message_id: submission.metadata.messageId,
-        submission_hash: hash,
-        subject: submission.metadata.subject,
-      },
-      {
-        mailbox_id: mailbox.id,
-        letter_id: letterId,
+  const letter = {
+    mailbox_id: mailbox.id,
+    id: letterId,
+    sender_id: senderId,
+    message_id: submission.metadata.messageId,
+    submission_hash: hash,
+    subject: submission.metadata.subject,
+    delivered_at: new Date(),
+  };
+  let inserted: boolean;
+  try {
+    inserted = await context.db.transaction().execute(async (tx) => {
+      await requireFreshNonce(tx, options.nonce);
+      const stored = await insertLetterWithDocument(tx, letter, {
         id: documentId,
         filename: submission.document.filename,
         content_type: 'application/pdf',
@@ -154,14 +163,17 @@ export async function deliverLetter(options: {
         blob_key: blobKey,
         wrapped_key: sealed.wrappedKey,
         key_version: sealed.keyVersion,
-      },
-    );
-    if (letter) {
-      await context.queue.enqueue(notifyLetterJob, { mailboxId: mailbox.id, letterId }, { tx });
-    }
-    return letter;
-  });
-  if (inserted) return { letter: presentSenderLetter(inserted), created: true };
+      });
+      if (stored) await context.queue.enqueue(notifyLetterJob, { mailboxId: mailbox.id, letterId }, { tx });
+      return stored;
+    });
+  } catch (error) {
+    await context.blobs.delete(blobKey);
+    throw error;
+  }
+  if (inserted) {
+    return { letter: presentSenderLetter({ ...letter, notified_at: null, read_at: null }), created: true };
+  }
 
   // A concurrent identical request won the race: ours is a retry of that one.
   await context.blobs.delete(blobKey);

@@ -3,10 +3,17 @@ import type { AppContext } from '../context.js';
 import { verifySignedRequest } from './http-signatures.js';
 import { consumeSignatureNonce, findSenderKey } from './service.js';
 
+/** A verified signature's nonce, to be recorded in the transaction that acts on the request. */
+export interface PendingNonce {
+  keyId: string;
+  nonce: string;
+  expiresAt: Date;
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
     /** Set for signed sender requests once the signature has been verified. */
-    sender?: { senderId: string; keyId: string };
+    sender?: { senderId: string; keyId: string; pendingNonce?: PendingNonce };
   }
 }
 
@@ -14,10 +21,14 @@ declare module 'fastify' {
  * A preHandler that admits only requests signed by a registered sender key (security
  * invariant 4). A failure answers one generic problem; the reason is logged by the error handler.
  */
-export function authenticateSender(context: AppContext): preHandlerAsyncHookHandler {
+export function authenticateSender(
+  context: AppContext,
+  options: { deferNonce?: boolean } = {},
+): preHandlerAsyncHookHandler {
   return async (request) => {
     const [path = '/', query = ''] = splitUrl(request.url);
-    request.sender = await verifySignedRequest({
+    let pendingNonce: PendingNonce | undefined;
+    const verified = await verifySignedRequest({
       method: request.method,
       authority: request.headers.host ?? '',
       path,
@@ -26,8 +37,15 @@ export function authenticateSender(context: AppContext): preHandlerAsyncHookHand
       body: Buffer.isBuffer(request.body) ? request.body : undefined,
       now: new Date(),
       findKey: (keyId) => findSenderKey(context.db, keyId),
-      consumeNonce: (keyId, nonce, expiresAt) => consumeSignatureNonce(context.db, keyId, nonce, expiresAt),
+      // With deferNonce the route records the nonce inside its own transaction (one commit per
+      // letter instead of two) and must refuse the request when the nonce is already there.
+      consumeNonce: async (keyId, nonce, expiresAt) => {
+        if (!options.deferNonce) return consumeSignatureNonce(context.db, keyId, nonce, expiresAt);
+        pendingNonce = { keyId, nonce, expiresAt };
+        return true;
+      },
     });
+    request.sender = pendingNonce ? { ...verified, pendingNonce } : verified;
   };
 }
 

@@ -1,7 +1,7 @@
 import type { JsonWebKey } from 'node:crypto';
 import { createPublicKey, randomUUID } from 'node:crypto';
 import { appendAuditEvent } from '../audit/service.js';
-import type { Db } from '../db/database.js';
+import type { Db, Executor } from '../db/database.js';
 import type { SignatureAlgorithm } from '../db/schema.js';
 import { KuvertError } from '../errors.js';
 import {
@@ -80,6 +80,13 @@ export async function findSenderKey(db: Db, keyId: string) {
   };
 }
 
-export function consumeSignatureNonce(db: Db, keyId: string, nonce: string, expiresAt: Date) {
+export function consumeSignatureNonce(db: Executor, keyId: string, nonce: string, expiresAt: Date) {
   return insertSignatureNonce(db, { keyId, nonce, expiresAt });
+}
+
+/** Record a deferred nonce; a nonce seen before means the request is a replay. */
+export async function requireFreshNonce(db: Executor, pending: { keyId: string; nonce: string; expiresAt: Date }) {
+  if (!(await consumeSignatureNonce(db, pending.keyId, pending.nonce, pending.expiresAt))) {
+    throw new KuvertError('signature_invalid', undefined, { logReason: `replayed nonce for key ${pending.keyId}` });
+  }
 }
