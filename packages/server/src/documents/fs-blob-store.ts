@@ -22,6 +22,7 @@ import {
 export class FsBlobStore implements BlobStore {
   readonly root: string;
   private readonly knownDirectories = new Set<string>();
+  private readonly directoryHandles = new Map<string, Promise<FileHandle>>();
 
   constructor(options: { dataDir: string }) {
     this.root = path.join(options.dataDir, 'blobs');
@@ -54,7 +55,27 @@ export class FsBlobStore implements BlobStore {
       throw error;
     }
     await handle.close();
-    await fsyncDirectory(directory);
+    await (await this.directoryHandle(directory)).sync();
+  }
+
+  /**
+   * An open handle per shard directory, kept for the directory fsync after each put: it
+   * saves an open and a close per blob. There are at most a few hundred shard directories.
+   */
+  private directoryHandle(directory: string): Promise<FileHandle> {
+    let handle = this.directoryHandles.get(directory);
+    if (!handle) {
+      handle = open(directory, 'r');
+      handle.catch(() => this.directoryHandles.delete(directory));
+      this.directoryHandles.set(directory, handle);
+    }
+    return handle;
+  }
+
+  async close(): Promise<void> {
+    const handles = [...this.directoryHandles.values()];
+    this.directoryHandles.clear();
+    await Promise.all(handles.map(async (handle) => (await handle.catch(() => undefined))?.close()));
   }
 
   async get(key: string): Promise<Buffer> {

@@ -1,4 +1,4 @@
-import { CompiledQuery } from 'kysely';
+import { CompiledQuery, type RawBuilder, sql } from 'kysely';
 import PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import type { Static, TSchema } from 'typebox';
@@ -72,6 +72,16 @@ export async function createPgBossQueue(options: {
       if (!id) throw new Error(`Job ${job.name} was not enqueued`);
     },
 
+    insertStatement<S extends TSchema>(
+      job: JobDefinition<S>,
+      payload: Static<S>,
+      { when }: { when: RawBuilder<unknown> },
+    ): RawBuilder<unknown> {
+      if (!known.has(job.name)) throw new Error(`Job ${job.name} is not in the job registry`);
+      assertPayload(job, payload);
+      return jobInsertSql(job, payload, when);
+    },
+
     async work(context: AppContext): Promise<void> {
       if (working) return;
       working = true;
@@ -101,6 +111,27 @@ function executorAsPgBossDb(tx: Executor): PgBoss.Db {
       return { rows: [...result.rows] };
     },
   };
+}
+
+/**
+ * pg-boss 10's own job insert (src/plans.js, insertJob), for one job with Kuvert's retry
+ * options and the queue's defaults otherwise. It writes pg-boss's table directly, so it is
+ * tied to the pinned major: the notification tests and the end-to-end test run jobs
+ * inserted this way through pg-boss's workers, and fail if the schema moves.
+ */
+function jobInsertSql(job: JobDefinition, payload: unknown, when: RawBuilder<unknown>): RawBuilder<unknown> {
+  const { retryLimit, retryDelay, retryBackoff } = retryOptions(job);
+  return sql`insert into pgboss.job (id, name, data, priority, start_after, dead_letter, expire_in,
+      keep_until, retry_limit, retry_delay, retry_backoff, policy)
+    select gen_random_uuid(), q.name, ${JSON.stringify(payload)}::jsonb, 0, now(), q.dead_letter,
+      coalesce(q.expire_seconds * interval '1s', interval '15 minutes'),
+      now() + cast(coalesce((q.retention_minutes * 60)::text, '14 days') as interval),
+      coalesce(${retryLimit}::int, q.retry_limit, 2),
+      greatest(coalesce(${retryDelay}::int, q.retry_delay, 0), 1),
+      ${retryBackoff}::bool,
+      q.policy
+    from pgboss.queue q
+    where q.name = ${job.name} and ${when}`;
 }
 
 function retryOptions(job: JobDefinition): PgBoss.RetryOptions {

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { Executor } from '../db/database.js';
 import type { Insertable } from 'kysely';
 import type { DocumentsTable, NewLetter } from '../db/schema.js';
@@ -22,58 +22,51 @@ export async function findLetterForSender(db: Executor, senderId: string, letter
     .executeTakeFirst();
 }
 
+export interface LetterInsert {
+  nonce: { keyId: string; nonce: string; expiresAt: Date };
+  letter: NewLetter & { delivered_at: Date };
+  document: Omit<Insertable<DocumentsTable>, 'mailbox_id' | 'letter_id' | 'created_at'>;
+  /** Builds the notification job's insert, to run only when the letter was inserted. */
+  notification: (when: RawBuilder<unknown>) => RawBuilder<unknown>;
+}
+
 /**
- * Insert the letter and its document in one statement (a data-modifying CTE): one round
- * trip, and no document without its letter. A letter whose (sender, messageId) exists already
- * inserts nothing and returns undefined.
+ * Record the signature's nonce, insert the letter and its document and enqueue the
+ * notification, in ONE statement: one round trip and one commit per letter, which is what
+ * bounds ingest on a small machine (see docs/benchmarks.md). A nonce seen before inserts
+ * nothing; a (sender, messageId) seen before inserts nothing but the nonce.
  */
-export async function insertLetterWithDocument(
-  tx: Executor,
-  letter: NewLetter,
-  document: Omit<Insertable<DocumentsTable>, 'mailbox_id' | 'letter_id'>,
-) {
-  const inserted = await tx
-    .with('letter', (db) =>
-      db
-        .insertInto('letters')
-        .values(letter)
-        .onConflict((conflict) => conflict.columns(['sender_id', 'message_id']).doNothing())
-        .returningAll(),
+export async function insertLetterOnce(db: Executor, input: LetterInsert) {
+  const { nonce, letter, document } = input;
+  const result = await sql<{ nonce_fresh: boolean; inserted: boolean }>`
+    with nonce as (
+      insert into signature_nonces (key_id, nonce, expires_at)
+      values (${nonce.keyId}, ${nonce.nonce}, ${nonce.expiresAt})
+      on conflict do nothing
+      returning 1
+    ), letter as (
+      insert into letters (mailbox_id, id, sender_id, message_id, submission_hash, subject, delivered_at)
+      select ${letter.mailbox_id}::uuid, ${letter.id}::uuid, ${letter.sender_id}::uuid, ${letter.message_id}::uuid,
+        ${letter.submission_hash}::bytea, ${letter.subject}, ${letter.delivered_at}::timestamptz
+      where exists (select 1 from nonce)
+      on conflict (sender_id, message_id) do nothing
+      returning mailbox_id, id
+    ), document as (
+      insert into documents (mailbox_id, letter_id, id, filename, content_type, size_bytes, page_count,
+        sha256, blob_key, wrapped_key, key_version)
+      select letter.mailbox_id, letter.id, ${document.id}::uuid, ${document.filename}, ${document.content_type},
+        ${document.size_bytes}::int, ${document.page_count}::int, ${document.sha256}::bytea, ${document.blob_key},
+        ${document.wrapped_key}::bytea, ${document.key_version}::int
+      from letter
+      returning 1
+    ), job as (
+      ${input.notification(sql`exists (select 1 from letter)`)}
+      returning 1
     )
-    .insertInto('documents')
-    .columns([
-      'mailbox_id',
-      'letter_id',
-      'id',
-      'filename',
-      'content_type',
-      'size_bytes',
-      'page_count',
-      'sha256',
-      'blob_key',
-      'wrapped_key',
-      'key_version',
-    ])
-    .expression((eb) =>
-      eb
-        .selectFrom('letter')
-        .select([
-          'letter.mailbox_id',
-          'letter.id',
-          eb.val(document.id).as('document_id'),
-          eb.val(document.filename).as('filename'),
-          eb.val(document.content_type).as('content_type'),
-          eb.val(document.size_bytes).as('size_bytes'),
-          eb.val(document.page_count).as('page_count'),
-          eb.val(document.sha256).as('sha256'),
-          eb.val(document.blob_key).as('blob_key'),
-          eb.val(document.wrapped_key).as('wrapped_key'),
-          eb.val(document.key_version).as('key_version'),
-        ]),
-    )
-    .returning('documents.id')
-    .executeTakeFirst();
-  return inserted !== undefined;
+    select exists (select 1 from nonce) as nonce_fresh, exists (select 1 from letter) as inserted
+  `.execute(db);
+  const row = result.rows[0];
+  return { nonceFresh: row?.nonce_fresh === true, inserted: row?.inserted === true };
 }
 
 const inboxColumns = [

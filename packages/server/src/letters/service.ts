@@ -3,11 +3,11 @@ import { Value } from 'typebox/value';
 import { appendAuditEvent } from '../audit/service.js';
 import type { AppContext } from '../context.js';
 import type { Letter } from '../db/schema.js';
-import { openDocument, sealDocument } from '../documents/envelope.js';
+import { openDocument, type SealedDocument, sealDocument } from '../documents/envelope.js';
+import type { PdfInspection } from '../documents/pdf-inspection.js';
 import { KuvertError } from '../errors.js';
 import { parseNationalId } from '../mailboxes/national-id.js';
 import type { PendingNonce } from '../senders/authenticate.js';
-import { requireFreshNonce } from '../senders/service.js';
 import { findMailboxByEmail, findMailboxByNationalId } from '../mailboxes/service.js';
 import { notifyLetterJob } from '../notifications/notify-letter.job.js';
 import { boundaryOf, type FormPart, parseMultipart } from './multipart.js';
@@ -16,7 +16,7 @@ import {
   findLetterBySenderMessageId,
   findLetterForMailbox,
   findLetterForSender,
-  insertLetterWithDocument,
+  insertLetterOnce,
   listDocumentsForLetters,
   listLettersForMailbox,
   markLetterRead,
@@ -92,7 +92,11 @@ function replayOf(existing: Letter, hash: Buffer): SenderLetter {
   return presentSenderLetter(existing);
 }
 
-async function resolveRecipient(context: AppContext, recipient: LetterMetadata['recipient']) {
+/**
+ * Find the recipient's mailbox. The national identity number is checked at once (it throws
+ * before any I/O); the lookup itself is the returned promise.
+ */
+function resolveRecipient(context: AppContext, recipient: LetterMetadata['recipient']) {
   if ('nationalId' in recipient) {
     const parsed = parseNationalId(recipient.nationalId, {
       acceptSynthetic: context.config.KUVERT_ACCEPT_SYNTHETIC_IDS,
@@ -105,9 +109,9 @@ async function resolveRecipient(context: AppContext, recipient: LetterMetadata['
 
 /**
  * Deliver a letter: validate, find the mailbox, inspect the PDF, encrypt and store it
- * durably, then in one transaction record the signature's nonce, insert the letter with its
+ * durably, then in one statement record the signature's nonce, insert the letter with its
  * document and enqueue the notification. A crash before the commit leaves at most an
- * unreferenced ciphertext blob; a replayed signature rolls everything back.
+ * unreferenced ciphertext blob; a replayed signature stores nothing.
  */
 export async function deliverLetter(options: {
   context: AppContext;
@@ -118,27 +122,26 @@ export async function deliverLetter(options: {
   const { context, senderId, submission } = options;
   const documentSha256 = createHash('sha256').update(submission.document.bytes).digest();
   const hash = submissionHash(submission, documentSha256);
-  const earlier = await findLetterBySenderMessageId(context.db, senderId, submission.metadata.messageId);
-  if (earlier) {
-    await requireFreshNonce(context.db, options.nonce);
-    return { letter: replayOf(earlier, hash), created: false };
-  }
-
-  const mailbox = await resolveRecipient(context, submission.metadata.recipient);
-  if (!mailbox) throw new KuvertError('recipient_not_found');
-  const inspection = await context.pdf.inspect(submission.document.bytes);
-
   const letterId = randomUUID();
   const documentId = randomUUID();
-  const sealed = sealDocument({
-    plaintext: submission.document.bytes,
-    plaintextSha256: documentSha256,
-    letterId,
-    documentId,
-    masterKeys: context.keys,
-  });
   const blobKey = `documents/${documentId}`;
-  await context.blobs.put(blobKey, sealed.ciphertext);
+  // Independent steps run side by side, so a letter waits for the slowest of them only;
+  // on any refusal the ciphertext, if written, is removed again.
+  const mailboxLookup = resolveRecipient(context, submission.metadata.recipient);
+  const [recipient, inspection, stored] = await Promise.allSettled([
+    mailboxLookup,
+    context.pdf.inspect(submission.document.bytes),
+    sealAndStore({ context, submission, letterId, documentId, blobKey, documentSha256 }),
+  ]);
+  const failure = [recipient, inspection, stored].find((result) => result.status === 'rejected');
+  if (failure || recipient.status !== 'fulfilled' || !recipient.value) {
+    if (stored.status === 'fulfilled') await context.blobs.delete(blobKey);
+    if (failure) throw failure.reason;
+    throw new KuvertError('recipient_not_found');
+  }
+  const mailbox = recipient.value;
+  const sealed = (stored as PromiseFulfilledResult<SealedDocument>).value;
+  const pageCount = (inspection as PromiseFulfilledResult<PdfInspection>).value.pageCount;
 
   const letter = {
     mailbox_id: mailbox.id,
@@ -149,37 +152,60 @@ export async function deliverLetter(options: {
     subject: submission.metadata.subject,
     delivered_at: new Date(),
   };
-  let inserted: boolean;
+  let outcome: Awaited<ReturnType<typeof insertLetterOnce>>;
   try {
-    inserted = await context.db.transaction().execute(async (tx) => {
-      await requireFreshNonce(tx, options.nonce);
-      const stored = await insertLetterWithDocument(tx, letter, {
+    outcome = await insertLetterOnce(context.db, {
+      nonce: options.nonce,
+      letter,
+      document: {
         id: documentId,
         filename: submission.document.filename,
         content_type: 'application/pdf',
         size_bytes: submission.document.bytes.length,
-        page_count: inspection.pageCount,
+        page_count: pageCount,
         sha256: sealed.sha256,
         blob_key: blobKey,
         wrapped_key: sealed.wrappedKey,
         key_version: sealed.keyVersion,
-      });
-      if (stored) await context.queue.enqueue(notifyLetterJob, { mailboxId: mailbox.id, letterId }, { tx });
-      return stored;
+      },
+      notification: (when) =>
+        context.queue.insertStatement(notifyLetterJob, { mailboxId: mailbox.id, letterId }, { when }),
     });
   } catch (error) {
     await context.blobs.delete(blobKey);
     throw error;
   }
-  if (inserted) {
+  if (outcome.inserted) {
     return { letter: presentSenderLetter({ ...letter, notified_at: null, read_at: null }), created: true };
   }
-
-  // A concurrent identical request won the race: ours is a retry of that one.
+  // Nothing references the ciphertext we wrote.
   await context.blobs.delete(blobKey);
-  const winner = await findLetterBySenderMessageId(context.db, senderId, submission.metadata.messageId);
-  if (!winner) throw new KuvertError('internal');
-  return { letter: replayOf(winner, hash), created: false };
+  if (!outcome.nonceFresh) {
+    throw new KuvertError('signature_invalid', undefined, { logReason: `replayed nonce for key ${options.nonce.keyId}` });
+  }
+  // The messageId was used before: a retry of that letter, or a conflict.
+  const earlier = await findLetterBySenderMessageId(context.db, senderId, submission.metadata.messageId);
+  if (!earlier) throw new KuvertError('internal');
+  return { letter: replayOf(earlier, hash), created: false };
+}
+
+async function sealAndStore(options: {
+  context: AppContext;
+  submission: Submission;
+  letterId: string;
+  documentId: string;
+  blobKey: string;
+  documentSha256: Buffer;
+}): Promise<SealedDocument> {
+  const sealed = sealDocument({
+    plaintext: options.submission.document.bytes,
+    plaintextSha256: options.documentSha256,
+    letterId: options.letterId,
+    documentId: options.documentId,
+    masterKeys: options.context.keys,
+  });
+  await options.context.blobs.put(options.blobKey, sealed.ciphertext);
+  return sealed;
 }
 
 export async function getLetterForSender(options: { context: AppContext; senderId: string; letterId: string }) {

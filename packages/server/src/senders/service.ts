@@ -84,9 +84,3 @@ export function consumeSignatureNonce(db: Executor, keyId: string, nonce: string
   return insertSignatureNonce(db, { keyId, nonce, expiresAt });
 }
 
-/** Record a deferred nonce; a nonce seen before means the request is a replay. */
-export async function requireFreshNonce(db: Executor, pending: { keyId: string; nonce: string; expiresAt: Date }) {
-  if (!(await consumeSignatureNonce(db, pending.keyId, pending.nonce, pending.expiresAt))) {
-    throw new KuvertError('signature_invalid', undefined, { logReason: `replayed nonce for key ${pending.keyId}` });
-  }
-}
