@@ -13,8 +13,8 @@ import { buildApp } from '../packages/server/src/app.js';
 import { loadConfig } from '../packages/server/src/config.js';
 import { type DemoData, ensureDemoData } from '../packages/server/src/demo.js';
 import { type Runtime, startRuntime } from '../packages/server/src/runtime.js';
-import { currentTotp } from '../packages/server/test/support/factories.js';
 import { createTestDatabase } from '../packages/server/test/support/database.js';
+import { currentTotp } from '../packages/server/test/support/factories.js';
 
 const run = promisify(execFile);
 const repoRoot = path.resolve(import.meta.dirname, '..');
@@ -44,7 +44,10 @@ beforeAll(async () => {
     KUVERT_DATA_DIR: dataDir,
     LOG_LEVEL: 'silent',
   });
-  runtime = await startRuntime(config, { databaseUrl: await createTestDatabase(), log: pino({ level: 'silent' }) });
+  runtime = await startRuntime(config, {
+    databaseUrl: await createTestDatabase(),
+    log: pino({ level: 'silent' }),
+  });
   demo = await ensureDemoData(runtime.context);
   app = await buildApp(runtime.context);
   await app.listen({ port, host: '127.0.0.1' });
@@ -86,7 +89,10 @@ describe('the first letter travels end to end', () => {
         'Velkommen til Kuvert',
         'examples/welcome-letter.pdf',
       ],
-      { cwd: repoRoot, env: { ...process.env, KUVERT_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'silent' } },
+      {
+        cwd: repoRoot,
+        env: { ...process.env, KUVERT_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'silent' },
+      },
     );
     const receipt = JSON.parse(sent.stdout) as { id: string; status: string };
     expect(receipt.status).toBe('delivered');
@@ -94,7 +100,9 @@ describe('the first letter travels end to end', () => {
     // 2. The notification arrives through pg-boss and SMTP in the sink, linking only to our origin.
     const email = await waitFor(async () => {
       const response = await fetch(`${publicUrl}/dev/mail`);
-      const { messages } = (await response.json()) as { messages: Array<{ to: string[]; text: string; html: string }> };
+      const { messages } = (await response.json()) as {
+        messages: Array<{ to: string[]; text: string; html: string }>;
+      };
       return messages.find((message) => message.to.includes(demo.recipient.email));
     });
     const links = [...email.text.matchAll(/https?:\/\/[^\s"'<>]+/g)].map((match) => match[0]);
@@ -117,10 +125,15 @@ describe('the first letter travels end to end', () => {
     await page.waitForURL(new RegExp(`/letters/${receipt.id}`));
     const firstPage = page.locator('[data-testid="pdf-page"]').first();
     await firstPage.waitFor({ state: 'visible', timeout: 30_000 });
-    await page.locator('[data-testid="pdf-page"][data-rendered="true"]').first().waitFor({ timeout: 30_000 });
-    const drawn = await firstPage.evaluate((canvas) => {
-      const element = canvas as HTMLCanvasElement;
-      const pixels = element.getContext('2d')!.getImageData(0, 0, element.width, element.height).data;
+    await page
+      .locator('[data-testid="pdf-page"][data-rendered="true"]')
+      .first()
+      .waitFor({ timeout: 30_000 });
+    const drawn = await firstPage.evaluate((canvas: unknown) => {
+      const element = canvas as Canvas;
+      const pixels = element
+        .getContext('2d')
+        .getImageData(0, 0, element.width, element.height).data;
       let dark = 0;
       for (let i = 0; i < pixels.length; i += 4) if (pixels[i]! < 128 && pixels[i + 3]! > 0) dark++;
       return { width: element.width, height: element.height, dark };
@@ -132,7 +145,9 @@ describe('the first letter travels end to end', () => {
     // 5. The sender sees that the letter was read.
     const client = new KuvertClient({
       baseUrl: `http://127.0.0.1:${port}`,
-      key: loadSenderKey(await import('node:fs/promises').then((fs) => fs.readFile(demo.senderKeyFile, 'utf8'))),
+      key: loadSenderKey(
+        await import('node:fs/promises').then((fs) => fs.readFile(demo.senderKeyFile, 'utf8')),
+      ),
     });
     const status = await waitFor(async () => {
       const letter = await client.getLetter(receipt.id);
@@ -141,6 +156,15 @@ describe('the first letter travels end to end', () => {
     expect(status.readAt).not.toBeNull();
   }, 120_000);
 });
+
+/** The little of a browser canvas this test reads (the test itself is compiled without DOM types). */
+interface Canvas {
+  width: number;
+  height: number;
+  getContext(kind: '2d'): {
+    getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
+  };
+}
 
 async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -158,7 +182,9 @@ function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(),
+      );
     });
   });
 }

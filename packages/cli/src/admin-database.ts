@@ -33,7 +33,10 @@ export async function withAdminContext<T>(
   const db = connectDatabase(url, { maxConnections: 2 });
   try {
     await migrateToLatest(db);
-    const keys = await loadMasterKeys({ dataDir: config.dataDir, fromEnv: config.KUVERT_MASTER_KEYS });
+    const keys = await loadMasterKeys({
+      dataDir: config.dataDir,
+      fromEnv: config.KUVERT_MASTER_KEYS,
+    });
     return await run({ config, db, keys });
   } finally {
     await db.destroy();

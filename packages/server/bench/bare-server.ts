@@ -5,9 +5,15 @@ import Fastify from 'fastify';
  * answers 201, with nothing else: the HTTP floor under the ingest figure.
  */
 const app = Fastify({ logger: false, bodyLimit: 25 * 1024 * 1024 });
-app.addContentTypeParser('multipart/form-data', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-app.post('/api/v1/letters', async (request, reply) => reply.code(201).send({ bytes: (request.body as Buffer).length }));
+app.addContentTypeParser('multipart/form-data', { parseAs: 'buffer' }, (_request, body, done) =>
+  done(null, body),
+);
+app.post('/api/v1/letters', async (request, reply) =>
+  reply.code(201).send({ bytes: (request.body as Buffer).length }),
+);
 await app.listen({ port: 0, host: '127.0.0.1' });
 const address = app.server.address();
-process.stdout.write(`${JSON.stringify({ port: typeof address === 'object' && address ? address.port : 0 })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ port: typeof address === 'object' && address ? address.port : 0 })}\n`,
+);
 process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));

@@ -1,5 +1,5 @@
-import type { JsonWebKey } from 'node:crypto';
 import { spawn } from 'node:child_process';
+import type { JsonWebKey } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -29,8 +29,12 @@ const concurrencies = [8, 32];
 const stages = new Set((process.env.BENCH_STAGES ?? 'ingest,bare,work,fsync').split(','));
 const host = '127.0.0.1';
 
-const pdf = Buffer.from(await buildPdf({ pages: 3, targetBytes: 100 * 1024, text: 'Kuvert benchmark letter' }));
-log(`document: ${pdf.length} bytes, 3 pages; ${lettersPerRun} letters per run; ${availableParallelism()} cores`);
+const pdf = Buffer.from(
+  await buildPdf({ pages: 3, targetBytes: 100 * 1024, text: 'Kuvert benchmark letter' }),
+);
+log(
+  `document: ${pdf.length} bytes, 3 pages; ${lettersPerRun} letters per run; ${availableParallelism()} cores`,
+);
 
 interface Started {
   port: number;
@@ -41,11 +45,17 @@ interface Started {
 }
 
 async function startChild(script: string): Promise<Started> {
-  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', new URL(script, import.meta.url).pathname], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: process.env,
-  });
+  const profile = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    : [];
+  const child = spawn(
+    process.execPath,
+    [...profile, '--import', 'tsx', new URL(script, import.meta.url).pathname],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: process.env,
+    },
+  );
   const firstLine = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.once('line', resolve);
@@ -56,13 +66,26 @@ async function startChild(script: string): Promise<Started> {
     ...info,
     stop: () =>
       new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
+        // A server that does not stop within 30 s is a finding, but must not hang the bench.
+        const timer = setTimeout(() => {
+          log(`${script} did not stop within 30 s of SIGTERM; killing it`);
+          child.kill('SIGKILL');
+        }, 30_000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
         child.kill('SIGTERM');
       }),
   };
 }
 
-function prepareLetters(options: { key: SenderKey; nationalId: string; port: number; count: number }): PreparedRequest[] {
+function prepareLetters(options: {
+  key: SenderKey;
+  nationalId: string;
+  port: number;
+  count: number;
+}): PreparedRequest[] {
   // Signed before the clock starts (valid for 300 s), so the client's own crypto is not measured.
   return Array.from({ length: options.count }, () => {
     const form = encodeLetterForm({
@@ -87,12 +110,22 @@ function prepareLetters(options: { key: SenderKey; nationalId: string; port: num
   });
 }
 
-type Row = { name: string; concurrency: number | string; perSecond: number; p99Ms?: number; errors?: number };
+type Row = {
+  name: string;
+  concurrency: number | string;
+  perSecond: number;
+  p99Ms?: number;
+  errors?: number;
+};
 const rows: Row[] = [];
 
 // Ingest through the real API.
 const benchKey = generateSenderKey('ed25519');
-let key: SenderKey = { keyId: benchKey.privateJwk.kid!, algorithm: 'ed25519', privateKey: benchKey.privateJwk };
+let key: SenderKey = {
+  keyId: benchKey.privateJwk.kid!,
+  algorithm: 'ed25519',
+  privateKey: benchKey.privateJwk,
+};
 let nationalId = '01010112345';
 if (stages.has('ingest')) {
   const kuvert = await startChild('./kuvert-server.ts');
@@ -107,8 +140,16 @@ if (stages.has('ingest')) {
   for (const concurrency of concurrencies) {
     const requests = prepareLetters({ key, nationalId, port: kuvert.port, count: lettersPerRun });
     const result = await runLoad({ port: kuvert.port, requests, concurrency, expectStatus: 201 });
-    rows.push({ name: 'ingest (Kuvert API)', concurrency, perSecond: result.perSecond, p99Ms: result.p99Ms, errors: result.errors });
-    log(`ingest c=${concurrency}: ${fmt(result.perSecond)} letters/s, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, statuses ${JSON.stringify(result.statuses)}`);
+    rows.push({
+      name: 'ingest (Kuvert API)',
+      concurrency,
+      perSecond: result.perSecond,
+      p99Ms: result.p99Ms,
+      errors: result.errors,
+    });
+    log(
+      `ingest c=${concurrency}: ${fmt(result.perSecond)} letters/s, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, statuses ${JSON.stringify(result.statuses)}`,
+    );
   }
   await kuvert.stop();
 }
@@ -119,8 +160,16 @@ if (stages.has('bare')) {
   for (const concurrency of concurrencies) {
     const requests = prepareLetters({ key, nationalId, port: bare.port, count: lettersPerRun });
     const result = await runLoad({ port: bare.port, requests, concurrency, expectStatus: 201 });
-    rows.push({ name: 'baseline: bare Fastify route', concurrency, perSecond: result.perSecond, p99Ms: result.p99Ms, errors: result.errors });
-    log(`bare fastify c=${concurrency}: ${fmt(result.perSecond)} req/s, p99 ${result.p99Ms.toFixed(1)} ms`);
+    rows.push({
+      name: 'baseline: bare Fastify route',
+      concurrency,
+      perSecond: result.perSecond,
+      p99Ms: result.p99Ms,
+      errors: result.errors,
+    });
+    log(
+      `bare fastify c=${concurrency}: ${fmt(result.perSecond)} req/s, p99 ${result.p99Ms.toFixed(1)} ms`,
+    );
   }
   await bare.stop();
 }
@@ -129,7 +178,11 @@ if (stages.has('bare')) {
 let work = Number.NaN;
 if (stages.has('work')) {
   work = await measurePerLetterWork(key, nationalId);
-  rows.push({ name: 'baseline: per-letter work, all cores', concurrency: 'all cores', perSecond: work });
+  rows.push({
+    name: 'baseline: per-letter work, all cores',
+    concurrency: 'all cores',
+    perSecond: work,
+  });
   log(`per-letter work: ${fmt(work)} letters/s`);
 }
 
@@ -138,7 +191,11 @@ const durable: Record<number, number> = {};
 if (stages.has('fsync')) {
   for (const concurrency of concurrencies) {
     durable[concurrency] = await measureDurableWrites(concurrency, lettersPerRun);
-    rows.push({ name: 'baseline: durable 100 KB writes (write + fsync)', concurrency, perSecond: durable[concurrency]! });
+    rows.push({
+      name: 'baseline: durable 100 KB writes (write + fsync)',
+      concurrency,
+      perSecond: durable[concurrency]!,
+    });
     log(`durable writes c=${concurrency}: ${fmt(durable[concurrency]!)} writes/s`);
   }
 }
@@ -148,11 +205,15 @@ log('');
 log('| what | concurrency | per second | p99 ms | errors |');
 log('| --- | --- | --- | --- | --- |');
 for (const row of rows) {
-  log(`| ${row.name} | ${row.concurrency} | ${fmt(row.perSecond)} | ${row.p99Ms?.toFixed(1) ?? '–'} | ${row.errors ?? '–'} |`);
+  log(
+    `| ${row.name} | ${row.concurrency} | ${fmt(row.perSecond)} | ${row.p99Ms?.toFixed(1) ?? '–'} | ${row.errors ?? '–'} |`,
+  );
 }
 log('');
 for (const concurrency of concurrencies) {
-  const ingest = rows.find((row) => row.name.startsWith('ingest') && row.concurrency === concurrency);
+  const ingest = rows.find(
+    (row) => row.name.startsWith('ingest') && row.concurrency === concurrency,
+  );
   if (!ingest || Number.isNaN(work) || durable[concurrency] === undefined) continue;
   const bound = Math.min(work, durable[concurrency]!);
   const ratio = ingest.perSecond / bound;
@@ -170,16 +231,26 @@ async function measurePerLetterWork(senderKey: SenderKey, recipientId: string): 
     lookupKey: Buffer.alloc(32, 9),
   };
   const { createPublicKey } = await import('node:crypto');
-  const publicJwk = createPublicKey({ key: senderKey.privateKey as JsonWebKey, format: 'jwk' }).export({ format: 'jwk' });
+  const publicJwk = createPublicKey({
+    key: senderKey.privateKey as JsonWebKey,
+    format: 'jwk',
+  }).export({ format: 'jwk' });
   const port = 8080;
-  const letters = prepareLetters({ key: senderKey, nationalId: recipientId, port, count: lettersPerRun });
+  const letters = prepareLetters({
+    key: senderKey,
+    nationalId: recipientId,
+    port,
+    count: lettersPerRun,
+  });
   const one = async (request: PreparedRequest) => {
     await verifySignedRequest({
       method: 'POST',
       authority: `${host}:${port}`,
       path: request.path,
       query: '',
-      headers: Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k.toLowerCase(), v])),
+      headers: Object.fromEntries(
+        Object.entries(request.headers).map(([k, v]) => [k.toLowerCase(), v]),
+      ),
       body: request.body,
       now: new Date(),
       findKey: async (keyId) => ({ keyId, senderId: 'bench', algorithm: 'ed25519', publicJwk }),
@@ -187,7 +258,12 @@ async function measurePerLetterWork(senderKey: SenderKey, recipientId: string): 
     });
     const submission = readSubmission(request.body, request.headers['content-type']);
     await inspector.inspect(submission.document.bytes);
-    sealDocument({ plaintext: submission.document.bytes, letterId: randomUUID(), documentId: randomUUID(), masterKeys });
+    sealDocument({
+      plaintext: submission.document.bytes,
+      letterId: randomUUID(),
+      documentId: randomUUID(),
+      masterKeys,
+    });
   };
   for (const letter of letters.slice(0, 50)) await one(letter); // warm-up
   let next = 0;

@@ -25,7 +25,11 @@ function text(description: string, fallback: string | ((env: Env) => string), sh
     description,
     shownDefault: shown ?? (typeof fallback === 'string' ? fallback : ''),
     parse: (raw: string | undefined, env: Env) =>
-      raw !== undefined && raw !== '' ? raw : typeof fallback === 'string' ? fallback : fallback(env),
+      raw !== undefined && raw !== ''
+        ? raw
+        : typeof fallback === 'string'
+          ? fallback
+          : fallback(env),
   } satisfies Setting<string>;
 }
 
@@ -44,7 +48,8 @@ function port(description: string, fallback: number) {
     shownDefault: String(fallback),
     parse: (raw: string | undefined) => {
       if (raw === undefined || raw === '') return fallback;
-      const value = Number(raw);
+      // Digits only: Number() alone would also take " 80", "1e3" and "0x50".
+      const value = /^[0-9]{1,5}$/.test(raw) ? Number(raw) : Number.NaN;
       if (!Number.isInteger(value) || value < 0 || value > 65535) {
         throw new ConfigProblem(`must be a port number from 0 to 65535, got "${raw}"`);
       }
@@ -72,7 +77,8 @@ function flag(description: string, fallback: boolean | ((env: Env) => boolean), 
     description,
     shownDefault: shown,
     parse: (raw: string | undefined, env: Env) => {
-      if (raw === undefined || raw === '') return typeof fallback === 'boolean' ? fallback : fallback(env);
+      if (raw === undefined || raw === '')
+        return typeof fallback === 'boolean' ? fallback : fallback(env);
       if (raw === 'true' || raw === '1') return true;
       if (raw === 'false' || raw === '0') return false;
       throw new ConfigProblem(`must be true or false, got "${raw}"`);
@@ -85,17 +91,21 @@ function publicUrl(description: string) {
     description,
     shownDefault: 'http://localhost:$PORT',
     parse: (raw: string | undefined, env: Env) => {
-      const value = raw !== undefined && raw !== '' ? raw : `http://localhost:${env.PORT || '8080'}`;
+      // An invalid PORT is reported on its own; the default derived from it must not add a problem.
+      const port = /^[0-9]{1,5}$/.test(env.PORT ?? '') && Number(env.PORT) <= 65535 ? env.PORT : '8080';
+      const value = raw !== undefined && raw !== '' ? raw : `http://localhost:${port}`;
       let url: URL;
       try {
         url = new URL(value);
       } catch {
-        throw new ConfigProblem(`must be an absolute URL such as https://kuvert.example, got "${value}"`);
+        throw new ConfigProblem(
+          `must be an absolute URL such as https://kuvert.example, got "${value}"`,
+        );
       }
       if (url.protocol !== 'https:' && url.protocol !== 'http:') {
         throw new ConfigProblem('must use https (or http for local development)');
       }
-      if (url.pathname !== '/' || url.search || url.hash || url.username) {
+      if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
         throw new ConfigProblem('must be an origin only, without path, query or credentials');
       }
       return url.origin;
@@ -136,17 +146,30 @@ export const settings = {
   KUVERT_S3_BUCKET: optionalText('S3 bucket for documents (with `KUVERT_BLOB_STORE=s3`).'),
   KUVERT_S3_REGION: text('S3 region.', 'us-east-1'),
   KUVERT_S3_ENDPOINT: optionalText('S3 endpoint URL for S3-compatible stores (unset: AWS).'),
-  KUVERT_S3_ACCESS_KEY_ID: optionalText('S3 access key id (unset: the AWS default chain).', '(unset)', true),
+  KUVERT_S3_ACCESS_KEY_ID: optionalText(
+    'S3 access key id (unset: the AWS default chain).',
+    '(unset)',
+    true,
+  ),
   KUVERT_S3_SECRET_ACCESS_KEY: optionalText('S3 secret access key.', '(unset)', true),
-  KUVERT_S3_FORCE_PATH_STYLE: flag('Use path-style S3 URLs (most S3-compatible stores need it).', false, 'false'),
+  KUVERT_S3_FORCE_PATH_STYLE: flag(
+    'Use path-style S3 URLs (most S3-compatible stores need it).',
+    false,
+    'false',
+  ),
   SMTP_URL: optionalText(
     'SMTP server for notifications, e.g. `smtps://user:pass@mail.example:465`. Unset in development: the built-in mail sink.',
     '(unset: dev mail sink)',
     true,
   ),
   SMTP_FROM: text('Sender address of notification email.', 'Kuvert <no-reply@localhost>'),
-  KUVERT_DEV_SMTP_PORT: port('Port of the development mail sink (loopback only; 0 picks a free port).', 0),
-  KUVERT_DKIM_DOMAIN: optionalText('Domain for DKIM signing of notification email (unset: no DKIM).'),
+  KUVERT_DEV_SMTP_PORT: port(
+    'Port of the development mail sink (loopback only; 0 picks a free port).',
+    0,
+  ),
+  KUVERT_DKIM_DOMAIN: optionalText(
+    'Domain for DKIM signing of notification email (unset: no DKIM).',
+  ),
   KUVERT_DKIM_SELECTOR: text('DKIM selector.', 'kuvert'),
   KUVERT_DKIM_PRIVATE_KEY: optionalText('DKIM private key in PEM.', '(unset)', true),
   KUVERT_SECURITY_CONTACT: text(
@@ -200,12 +223,14 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     }
   }
   const values = parsed as Parsed;
-  if (problems.length === 0 && values.KUVERT_BLOB_STORE === 's3' && !values.KUVERT_S3_BUCKET) {
+  // Rules across variables run even when another variable failed, so every problem is reported
+  // at once; a variable that failed to parse is absent, and each rule checks only what it read.
+  if (values.KUVERT_BLOB_STORE === 's3' && !values.KUVERT_S3_BUCKET) {
     problems.push('KUVERT_S3_BUCKET must be set when KUVERT_BLOB_STORE=s3');
   }
-  if (problems.length === 0 && values.KUVERT_ENV === 'production') {
+  if (values.KUVERT_ENV === 'production') {
     if (!values.SMTP_URL) problems.push('SMTP_URL must be set in production');
-    if (!values.KUVERT_PUBLIC_URL.startsWith('https://')) {
+    if (values.KUVERT_PUBLIC_URL !== undefined && !values.KUVERT_PUBLIC_URL.startsWith('https://')) {
       problems.push('KUVERT_PUBLIC_URL must use https in production');
     }
   }

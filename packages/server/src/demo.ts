@@ -5,15 +5,21 @@ import { generateSenderKey } from '@kuvert/sdk';
 import type { AppContext } from './context.js';
 import { generateSyntheticNationalId } from './mailboxes/national-id.js';
 import { createMailbox } from './mailboxes/service.js';
-import { createSender, registerSenderKey } from './senders/service.js';
 import { findSenderByName } from './senders/queries.js';
+import { createSender, registerSenderKey } from './senders/service.js';
 
 export const demoSenderName = 'Demo sender';
 
 export interface DemoData {
   senderId: string;
   senderKeyFile: string;
-  recipient: { nationalId: string; password: string; totpSecret: string; otpauthUri: string; email: string };
+  recipient: {
+    nationalId: string;
+    password: string;
+    totpSecret: string;
+    otpauthUri: string;
+    email: string;
+  };
 }
 
 /** Where the demo's secrets live: under the data dir, readable by the operator only. */
@@ -25,8 +31,22 @@ export function demoPaths(dataDir: string) {
 }
 
 const words = [
-  'fjord', 'lighthouse', 'cloudberry', 'reindeer', 'aurora', 'kayak', 'birch', 'harbour',
-  'glacier', 'puffin', 'meadow', 'lantern', 'ferry', 'salmon', 'granite', 'midnight',
+  'fjord',
+  'lighthouse',
+  'cloudberry',
+  'reindeer',
+  'aurora',
+  'kayak',
+  'birch',
+  'harbour',
+  'glacier',
+  'puffin',
+  'meadow',
+  'lantern',
+  'ferry',
+  'salmon',
+  'granite',
+  'midnight',
 ];
 
 /** A passphrase, not a composition-rule password: four words and a number. */
@@ -58,7 +78,13 @@ export async function ensureDemoData(context: AppContext): Promise<DemoData> {
     password,
     acceptSynthetic: true,
   });
-  const recipient = { nationalId, password, totpSecret: created.totpSecret, otpauthUri: created.otpauthUri, email };
+  const recipient = {
+    nationalId,
+    password,
+    totpSecret: created.totpSecret,
+    otpauthUri: created.otpauthUri,
+    email,
+  };
   await writeFile(paths.recipient, `${JSON.stringify(recipient, null, 2)}\n`, { mode: 0o600 });
   return { senderId, senderKeyFile: paths.senderKey, recipient };
 }
@@ -66,7 +92,9 @@ export async function ensureDemoData(context: AppContext): Promise<DemoData> {
 async function ensureDemoSender(context: AppContext, keyFile: string): Promise<string> {
   const existing = await findSenderByName(context.db, demoSenderName);
   if (existing && existsSync(keyFile)) return existing.id;
-  const sender = existing ?? (await createSender({ db: context.db, name: demoSenderName, actor: 'system:demo' }));
+  const sender =
+    existing ??
+    (await createSender({ db: context.db, name: demoSenderName, actor: 'system:demo' }));
   const { privateJwk, publicJwk } = generateSenderKey('ed25519');
   await registerSenderKey({ db: context.db, senderId: sender.id, publicJwk, actor: 'system:demo' });
   await mkdir(path.dirname(keyFile), { recursive: true, mode: 0o700 });

@@ -20,7 +20,8 @@ export function withConfigTable(readme: string): string {
 
 export function errorsDocument(): string {
   const rows = Object.entries(errorCodes).map(
-    ([code, entry]) => `| \`${code}\` | ${entry.status} | ${entry.title} | ${entry.help.replaceAll('|', '\\|')} |`,
+    ([code, entry]) =>
+      `| \`${code}\` | ${entry.status} | ${entry.title} | ${entry.help.replaceAll('|', '\\|')} |`,
   );
   return [
     '# Error codes',
@@ -29,7 +30,7 @@ export function errorsDocument(): string {
     '',
     'Every API error is an RFC 9457 problem document (`application/problem+json`) with a stable',
     '`code`, the HTTP `status`, a `title`, often a `detail`, and the `requestId` that the server log',
-    "uses for the same request. Its `type` is `<KUVERT_PUBLIC_URL>/problems/<code>`, which answers with",
+    'uses for the same request. Its `type` is `<KUVERT_PUBLIC_URL>/problems/<code>`, which answers with',
     'the description below.',
     '',
     '| code | status | title | what it means and what to do |',

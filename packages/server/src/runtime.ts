@@ -49,7 +49,10 @@ export async function startRuntime(
     stops.push(() => db.destroy());
     await migrateToLatest(db);
 
-    const keys = await loadMasterKeys({ dataDir: config.dataDir, fromEnv: config.KUVERT_MASTER_KEYS });
+    const keys = await loadMasterKeys({
+      dataDir: config.dataDir,
+      fromEnv: config.KUVERT_MASTER_KEYS,
+    });
     const blobs = createBlobStore(config);
     if (blobs.close) stops.push(blobs.close.bind(blobs));
     const pdf = createPdfInspector();

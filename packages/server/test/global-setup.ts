@@ -26,7 +26,11 @@ export default async function setup(project: TestProject) {
   let serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
     scratch = await mkdtemp(path.join(tmpdir(), 'kuvert-test-pg-'));
-    embedded = await startEmbeddedPostgres({ dir: scratch, port: await freePort(), database: 'postgres' });
+    embedded = await startEmbeddedPostgres({
+      dir: scratch,
+      port: await freePort(),
+      database: 'postgres',
+    });
     serverUrl = embedded.url;
   }
 
@@ -84,7 +88,9 @@ function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(),
+      );
     });
   });
 }

@@ -23,8 +23,14 @@ export async function demoCommand(config: Readonly<Config>, argv: string[]): Pro
     process.stderr.write('No demo recipient yet: run `npm start` once first.\n');
     return 1;
   }
-  const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(recipient.totpSecret), digits: 6, period: 30 });
+  const totp = new OTPAuth.TOTP({
+    secret: OTPAuth.Secret.fromBase32(recipient.totpSecret),
+    digits: 6,
+    period: 30,
+  });
   const remaining = 30 - (Math.floor(Date.now() / 1000) % 30);
-  process.stdout.write(`${totp.generate()}  (valid for ${remaining} s more; national identity number ${recipient.nationalId})\n`);
+  process.stdout.write(
+    `${totp.generate()}  (valid for ${remaining} s more; national identity number ${recipient.nationalId})\n`,
+  );
   return 0;
 }

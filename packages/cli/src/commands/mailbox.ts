@@ -18,12 +18,16 @@ export async function mailboxCommand(config: Readonly<Config>, argv: string[]): 
   });
   try {
     if (action !== 'create' || !values['national-id'] || !values.email) {
-      throw new Error('Usage: kuvert mailbox create --national-id <id> --email <email> [--language nb|nn|en]');
+      throw new Error(
+        'Usage: kuvert mailbox create --national-id <id> --email <email> [--language nb|nn|en]',
+      );
     }
     const language = values.language;
-    if (language !== 'nb' && language !== 'nn' && language !== 'en') throw new Error('--language is nb, nn or en');
+    if (language !== 'nb' && language !== 'nn' && language !== 'en')
+      throw new Error('--language is nb, nn or en');
     const password = values.password ?? process.env.KUVERT_NEW_PASSWORD;
-    if (!password) throw new Error('Set the first passphrase with --password or KUVERT_NEW_PASSWORD.');
+    if (!password)
+      throw new Error('Set the first passphrase with --password or KUVERT_NEW_PASSWORD.');
     return await withAdminContext(config, async ({ db, keys }) => {
       const created = await createMailbox({
         db,

@@ -17,7 +17,11 @@ export async function senderCommand(config: Readonly<Config>, argv: string[]): P
   const [action, ...rest] = argv;
   const { values } = parseArgs({
     args: rest,
-    options: { name: { type: 'string' }, sender: { type: 'string' }, 'public-key': { type: 'string' } },
+    options: {
+      name: { type: 'string' },
+      sender: { type: 'string' },
+      'public-key': { type: 'string' },
+    },
     strict: true,
   });
   try {
@@ -27,9 +31,16 @@ export async function senderCommand(config: Readonly<Config>, argv: string[]): P
           if (!values.name) throw new Error('Give the sender a name: --name "Example Bank"');
           const sender = await createSender({ db, name: values.name, actor });
           const key = values['public-key']
-            ? await registerSenderKey({ db, senderId: sender.id, publicJwk: await readPublicJwk(values['public-key']), actor })
+            ? await registerSenderKey({
+                db,
+                senderId: sender.id,
+                publicJwk: await readPublicJwk(values['public-key']),
+                actor,
+              })
             : undefined;
-          process.stdout.write(`${JSON.stringify({ ...sender, ...(key ? { key } : {}) }, null, 2)}\n`);
+          process.stdout.write(
+            `${JSON.stringify({ ...sender, ...(key ? { key } : {}) }, null, 2)}\n`,
+          );
           return 0;
         }
         case 'add-key': {

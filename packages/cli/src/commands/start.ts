@@ -46,7 +46,11 @@ export async function startCommand(
   return 0;
 }
 
-function printWelcome(config: Readonly<Config>, demo: DemoData | undefined, sinkPort: number | undefined) {
+function printWelcome(
+  config: Readonly<Config>,
+  demo: DemoData | undefined,
+  sinkPort: number | undefined,
+) {
   const url = config.KUVERT_PUBLIC_URL;
   const lines = [
     '',

@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Db, Executor } from '../db/database.js';
-import { findLastAuditHash, insertAuditEntry, listAuditEntries, lockAuditChain } from './queries.js';
+import {
+  findLastAuditHash,
+  insertAuditEntry,
+  listAuditEntries,
+  lockAuditChain,
+} from './queries.js';
 
 const genesis: Buffer = Buffer.alloc(32);
 

@@ -226,9 +226,13 @@ describe('createMailbox', () => {
       .executeTakeFirstOrThrow();
     expect(row.email).toBe('kari.nordmann@example.no');
     expect(row.national_id_sealed.toString('latin1')).not.toContain(nationalId);
-    expect(openValue(row.national_id_sealed, `mailbox:${created.mailboxId}:national-id`, keys).toString()).toBe(
-      nationalId,
-    );
+    expect(
+      openValue(
+        row.national_id_sealed,
+        `mailbox:${created.mailboxId}:national-id`,
+        keys,
+      ).toString(),
+    ).toBe(nationalId);
     // OWASP Password Storage Cheat Sheet minimum for argon2id.
     expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     const secret = openValue(row.totp_secret_sealed, `mailbox:${created.mailboxId}:totp`, keys);

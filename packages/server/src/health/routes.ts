@@ -5,7 +5,9 @@ import type { AppContext } from '../context.js';
 
 const HealthBody = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
-  checks: Type.Optional(Type.Record(Type.String(), Type.Union([Type.Literal('ok'), Type.Literal('failed')]))),
+  checks: Type.Optional(
+    Type.Record(Type.String(), Type.Union([Type.Literal('ok'), Type.Literal('failed')])),
+  ),
 });
 
 /** Liveness and readiness for load balancers and orchestrators. */
@@ -19,7 +21,10 @@ export function healthRoutes(context: AppContext): FastifyPluginAsyncTypebox {
 
     app.get(
       '/readyz',
-      { config: { access: 'public' }, schema: { hide: true, response: { 200: HealthBody, 503: HealthBody } } },
+      {
+        config: { access: 'public' },
+        schema: { hide: true, response: { 200: HealthBody, 503: HealthBody } },
+      },
       async (request, reply) => {
         const checks = {
           database: await outcome(sql`select 1`.execute(context.db)),

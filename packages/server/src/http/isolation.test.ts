@@ -28,7 +28,9 @@ beforeAll(async () => {
   stranger.sender = await buildSender(context);
   const ownerRecipient = await buildRecipient(context);
   const strangerRecipient = await buildRecipient(context);
-  const sent = await sendLetter(app, owner.sender, { recipient: { nationalId: ownerRecipient.nationalId } });
+  const sent = await sendLetter(app, owner.sender, {
+    recipient: { nationalId: ownerRecipient.nationalId },
+  });
   ids.id = sent.json().id;
   const document = await context.db
     .selectFrom('documents')
@@ -44,7 +46,10 @@ afterAll(() => kuvert?.close());
 function fill(route: RouteEntry): string {
   return route.url.replace(/:([A-Za-z]+)/g, (_match, name: string) => {
     const value = ids[name];
-    if (!value) throw new Error(`${route.method} ${route.url}: the isolation matrix has no value for :${name}; add one`);
+    if (!value)
+      throw new Error(
+        `${route.method} ${route.url}: the isolation matrix has no value for :${name}; add one`,
+      );
     return value;
   });
 }
@@ -52,7 +57,11 @@ function fill(route: RouteEntry): string {
 async function call(route: RouteEntry, as: typeof owner) {
   const url = fill(route);
   if (route.access === 'sender') {
-    return signedInject(kuvert.app, { method: route.method as 'GET' | 'POST', url, key: as.sender!.key });
+    return signedInject(kuvert.app, {
+      method: route.method as 'GET' | 'POST',
+      url,
+      key: as.sender!.key,
+    });
   }
   const headers: Record<string, string> = { cookie: as.session!.cookie };
   if (route.method !== 'GET') headers['x-csrf-token'] = as.session!.csrfToken;
@@ -71,12 +80,17 @@ describe('tenant isolation matrix (generated from the route table)', () => {
   it('every id-taking recipient and sender route answers 404 to a stranger and succeeds for the owner', async () => {
     const routes = routeTable
       .routesOf(kuvert.app)
-      .filter((route) => route.url.includes(':') && (route.access === 'recipient' || route.access === 'sender'));
+      .filter(
+        (route) =>
+          route.url.includes(':') && (route.access === 'recipient' || route.access === 'sender'),
+      );
     const results: string[] = [];
     for (const route of routes) {
       const foreign = await call(route, stranger);
       const own = await call(route, owner);
-      results.push(`${route.method} ${route.url}: stranger ${foreign.statusCode}, owner ${own.statusCode}`);
+      results.push(
+        `${route.method} ${route.url}: stranger ${foreign.statusCode}, owner ${own.statusCode}`,
+      );
       expect(foreign.statusCode, `${route.method} ${route.url} as a stranger`).toBe(404);
       expect(own.statusCode, `${route.method} ${route.url} as the owner`).toBeLessThan(300);
     }

@@ -13,7 +13,11 @@ export interface Problem {
   [extension: string]: unknown;
 }
 
-export function problemFor(error: KuvertError, request: FastifyRequest, publicUrl: string): Problem {
+export function problemFor(
+  error: KuvertError,
+  request: FastifyRequest,
+  publicUrl: string,
+): Problem {
   return {
     type: `${publicUrl}/problems/${error.code}`,
     title: error.title,

@@ -74,7 +74,10 @@ export function webAppRoutes(context: AppContext): FastifyPluginAsyncTypebox {
         if (!file) return reply.callNotFound();
         return reply
           .header('content-type', file.contentType)
-          .header('cache-control', file.immutable ? 'public, max-age=31536000, immutable' : 'no-cache')
+          .header(
+            'cache-control',
+            file.immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+          )
           .send(file.body);
       },
     );
@@ -84,7 +87,10 @@ export function webAppRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       const file = files.get(pathname);
       const isRead = request.method === 'GET' || request.method === 'HEAD';
       if (isRead && file && pathname !== '/index.html') {
-        return reply.header('content-type', file.contentType).header('cache-control', 'no-cache').send(file.body);
+        return reply
+          .header('content-type', file.contentType)
+          .header('cache-control', 'no-cache')
+          .send(file.body);
       }
       if (isRead && !isApiPath(pathname) && index) {
         return reply
@@ -92,7 +98,10 @@ export function webAppRoutes(context: AppContext): FastifyPluginAsyncTypebox {
           .header('cache-control', 'no-cache')
           .send(index.body);
       }
-      return sendProblem(reply, problemFor(new KuvertError('not_found'), request, context.config.KUVERT_PUBLIC_URL));
+      return sendProblem(
+        reply,
+        problemFor(new KuvertError('not_found'), request, context.config.KUVERT_PUBLIC_URL),
+      );
     });
   };
   return fastifyPlugin(plugin);

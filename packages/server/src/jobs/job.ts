@@ -17,12 +17,20 @@ export interface JobDefinition<S extends TSchema = TSchema> {
 
 export interface JobQueue {
   /** Enqueue inside the caller's transaction: the job exists exactly when the transaction commits. */
-  enqueue<S extends TSchema>(job: JobDefinition<S>, payload: Static<S>, options: { tx: Executor }): Promise<void>;
+  enqueue<S extends TSchema>(
+    job: JobDefinition<S>,
+    payload: Static<S>,
+    options: { tx: Executor },
+  ): Promise<void>;
   /**
    * The same insert as SQL, for a statement that does more in one round trip (letter
    * ingest). The job is inserted only when `when` (a boolean SQL expression) holds.
    */
-  insertStatement<S extends TSchema>(job: JobDefinition<S>, payload: Static<S>, options: { when: RawBuilder<unknown> }): RawBuilder<unknown>;
+  insertStatement<S extends TSchema>(
+    job: JobDefinition<S>,
+    payload: Static<S>,
+    options: { when: RawBuilder<unknown> },
+  ): RawBuilder<unknown>;
   /** Start handling jobs in this process. */
   work(context: AppContext): Promise<void>;
   stop(): Promise<void>;

@@ -8,9 +8,15 @@ import type { Executor } from '../db/database.js';
 import type { JobDefinition, JobQueue } from './job.js';
 import { jobs as registeredJobs } from './registry.js';
 
-/** Jobs fetched per poll; each is handled and settled on its own. */
-const BATCH_SIZE = 10;
-const POLLING_INTERVAL_SECONDS = 1;
+/**
+ * Jobs fetched per poll; each is handled and settled on its own. pg-boss waits out the
+ * polling interval even after a full batch, so a queue drains at most
+ * WORKERS_PER_QUEUE × BATCH_SIZE / POLLING_INTERVAL_SECONDS jobs a second (here 200/s,
+ * above what one machine ingests).
+ */
+const BATCH_SIZE = 50;
+const POLLING_INTERVAL_SECONDS = 0.5;
+const WORKERS_PER_QUEUE = 2;
 /** How long stop() lets running handlers finish before pg-boss fails them for a retry. */
 const STOP_TIMEOUT_MS = 15_000;
 
@@ -86,11 +92,13 @@ export async function createPgBossQueue(options: {
       if (working) return;
       working = true;
       for (const job of definitions) {
-        await boss.work<unknown>(
-          job.name,
-          { batchSize: BATCH_SIZE, pollingIntervalSeconds: POLLING_INTERVAL_SECONDS },
-          (batch) => runBatch({ boss, job, batch, context }),
-        );
+        for (let worker = 0; worker < WORKERS_PER_QUEUE; worker++) {
+          await boss.work<unknown>(
+            job.name,
+            { batchSize: BATCH_SIZE, pollingIntervalSeconds: POLLING_INTERVAL_SECONDS },
+            (batch) => runBatch({ boss, job, batch, context }),
+          );
+        }
       }
     },
 
@@ -119,7 +127,11 @@ function executorAsPgBossDb(tx: Executor): PgBoss.Db {
  * tied to the pinned major: the notification tests and the end-to-end test run jobs
  * inserted this way through pg-boss's workers, and fail if the schema moves.
  */
-function jobInsertSql(job: JobDefinition, payload: unknown, when: RawBuilder<unknown>): RawBuilder<unknown> {
+function jobInsertSql(
+  job: JobDefinition,
+  payload: unknown,
+  when: RawBuilder<unknown>,
+): RawBuilder<unknown> {
   const { retryLimit, retryDelay, retryBackoff } = retryOptions(job);
   return sql`insert into pgboss.job (id, name, data, priority, start_after, dead_letter, expire_in,
       keep_until, retry_limit, retry_delay, retry_backoff, policy)

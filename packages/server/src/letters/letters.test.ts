@@ -11,8 +11,8 @@ import {
   sendLetter,
   signedInject,
   type TestRecipient,
-  testHost,
   type TestSender,
+  testHost,
 } from '../../test/support/factories.js';
 import { buildPdfWithJavaScript, notAPdf } from '../../test/support/pdfs.js';
 
@@ -28,8 +28,14 @@ beforeAll(async () => {
 afterAll(() => kuvert?.close());
 
 async function countRows() {
-  const letters = await kuvert.context.db.selectFrom('letters').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
-  const documents = await kuvert.context.db.selectFrom('documents').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  const letters = await kuvert.context.db
+    .selectFrom('letters')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow();
+  const documents = await kuvert.context.db
+    .selectFrom('documents')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow();
   return { letters: Number(letters.n), documents: Number(documents.n) };
 }
 
@@ -49,7 +55,9 @@ async function blobFiles(): Promise<string[]> {
 
 describe('POST /api/v1/letters', () => {
   it('delivers a letter to a mailbox found by national identity number: 201 with id and status', async () => {
-    const response = await sendLetter(kuvert.app, sender, { recipient: { nationalId: recipient.nationalId } });
+    const response = await sendLetter(kuvert.app, sender, {
+      recipient: { nationalId: recipient.nationalId },
+    });
     expect(response.statusCode).toBe(201);
     const body = response.json();
     expect(body).toMatchObject({ status: 'delivered', notifiedAt: null, readAt: null });
@@ -58,14 +66,22 @@ describe('POST /api/v1/letters', () => {
   });
 
   it('delivers by email address too', async () => {
-    const response = await sendLetter(kuvert.app, sender, { recipient: { email: recipient.email.toUpperCase() } });
+    const response = await sendLetter(kuvert.app, sender, {
+      recipient: { email: recipient.email.toUpperCase() },
+    });
     expect(response.statusCode).toBe(201);
   });
 
   it('answers the same letter for the same messageId and content, and 409 for other content', async () => {
     const messageId = randomUUID();
-    const first = await sendLetter(kuvert.app, sender, { recipient: { nationalId: recipient.nationalId }, messageId });
-    const again = await sendLetter(kuvert.app, sender, { recipient: { nationalId: recipient.nationalId }, messageId });
+    const first = await sendLetter(kuvert.app, sender, {
+      recipient: { nationalId: recipient.nationalId },
+      messageId,
+    });
+    const again = await sendLetter(kuvert.app, sender, {
+      recipient: { nationalId: recipient.nationalId },
+      messageId,
+    });
     expect(first.statusCode).toBe(201);
     expect(again.statusCode).toBe(200);
     expect(again.json().id).toBe(first.json().id);
@@ -84,25 +100,42 @@ describe('POST /api/v1/letters', () => {
     const messageId = randomUUID();
     const before = await countRows();
     const [a, b] = await Promise.all([
-      sendLetter(kuvert.app, sender, { recipient: { nationalId: recipient.nationalId }, messageId }),
-      sendLetter(kuvert.app, sender, { recipient: { nationalId: recipient.nationalId }, messageId }),
+      sendLetter(kuvert.app, sender, {
+        recipient: { nationalId: recipient.nationalId },
+        messageId,
+      }),
+      sendLetter(kuvert.app, sender, {
+        recipient: { nationalId: recipient.nationalId },
+        messageId,
+      }),
     ]);
     expect([a.statusCode, b.statusCode].sort()).toEqual([200, 201]);
     expect(a.json().id).toBe(b.json().id);
-    expect(await countRows()).toEqual({ letters: before.letters + 1, documents: before.documents + 1 });
+    expect(await countRows()).toEqual({
+      letters: before.letters + 1,
+      documents: before.documents + 1,
+    });
   });
 
   it('another sender may reuse a messageId: ids are per sender', async () => {
     const messageId = randomUUID();
     const other = await buildSender(kuvert.context, { algorithm: 'ecdsa-p256-sha256' });
-    const a = await sendLetter(kuvert.app, sender, { recipient: { nationalId: recipient.nationalId }, messageId });
-    const b = await sendLetter(kuvert.app, other, { recipient: { nationalId: recipient.nationalId }, messageId });
+    const a = await sendLetter(kuvert.app, sender, {
+      recipient: { nationalId: recipient.nationalId },
+      messageId,
+    });
+    const b = await sendLetter(kuvert.app, other, {
+      recipient: { nationalId: recipient.nationalId },
+      messageId,
+    });
     expect([a.statusCode, b.statusCode]).toEqual([201, 201]);
     expect(a.json().id).not.toBe(b.json().id);
   });
 
   describe('refusals store nothing', () => {
-    const cases: Array<[string, () => Promise<{ statusCode: number; json(): { code: string } }>, number, string]> = [
+    const cases: Array<
+      [string, () => Promise<{ statusCode: number; json(): { code: string } }>, number, string]
+    > = [
       [
         'an invalid national identity number',
         () => sendLetter(kuvert.app, sender, { recipient: { nationalId: '01010112345' } }),
@@ -111,13 +144,18 @@ describe('POST /api/v1/letters', () => {
       ],
       [
         'a recipient without a mailbox',
-        async () => sendLetter(kuvert.app, sender, { recipient: { email: 'nobody@recipients.test' } }),
+        async () =>
+          sendLetter(kuvert.app, sender, { recipient: { email: 'nobody@recipients.test' } }),
         422,
         'recipient_not_found',
       ],
       [
         'a file that is not a PDF',
-        async () => sendLetter(kuvert.app, sender, { recipient: { nationalId: recipient.nationalId }, pdf: notAPdf() }),
+        async () =>
+          sendLetter(kuvert.app, sender, {
+            recipient: { nationalId: recipient.nationalId },
+            pdf: notAPdf(),
+          }),
         422,
         'document_rejected',
       ],
@@ -165,7 +203,11 @@ describe('POST /api/v1/letters', () => {
   });
 
   describe('signatures (RFC 9421): one generic answer for every failed check', () => {
-    async function signedLetter(mutate?: (headers: Record<string, string>) => void, created?: number, key = sender.key) {
+    async function signedLetter(
+      mutate?: (headers: Record<string, string>) => void,
+      created?: number,
+      key = sender.key,
+    ) {
       const { encodeLetterForm } = await import('@kuvert/sdk');
       const form = encodeLetterForm({
         messageId: randomUUID(),
@@ -185,24 +227,47 @@ describe('POST /api/v1/letters', () => {
     }
 
     const refusals: Array<[string, (h: Record<string, string>) => void, number?]> = [
-      ['no signature at all', (h) => { delete h.signature; delete h['Signature']; delete h['Signature-Input']; }],
+      [
+        'no signature at all',
+        (h) => {
+          delete h.signature;
+          delete h.Signature;
+          delete h['Signature-Input'];
+        },
+      ],
       ['a stale signature (created 10 minutes ago)', () => {}, Math.floor(Date.now() / 1000) - 600],
       ['a signature from the future', () => {}, Math.floor(Date.now() / 1000) + 600],
-      ['a body digest that does not match', (h) => { h['Content-Digest'] = 'sha-512=:AAAA:'; }],
-      ['an unknown key id', (h) => { h['Signature-Input'] = h['Signature-Input']!.replace(/keyid="[^"]+"/, 'keyid="nope"'); }],
+      [
+        'a body digest that does not match',
+        (h) => {
+          h['Content-Digest'] = 'sha-512=:AAAA:';
+        },
+      ],
+      [
+        'an unknown key id',
+        (h) => {
+          h['Signature-Input'] = h['Signature-Input']!.replace(/keyid="[^"]+"/, 'keyid="nope"');
+        },
+      ],
     ];
     it.each(refusals)('%s → 401', async (_name, mutate, created) => {
       const before = await countRows();
       const response = await signedLetter(mutate, created);
       expect(response.statusCode).toBe(401);
-      expect(response.json()).toMatchObject({ code: 'signature_invalid', title: 'The request signature could not be verified' });
+      expect(response.json()).toMatchObject({
+        code: 'signature_invalid',
+        title: 'The request signature could not be verified',
+      });
       expect(response.json().detail).toBeUndefined();
       expect(await countRows()).toEqual(before);
     });
 
     it("another sender's key id on this sender's signature → 401", async () => {
       const other = await buildSender(kuvert.context);
-      const response = await signedLetter(undefined, undefined, { ...sender.key, keyId: other.key.keyId });
+      const response = await signedLetter(undefined, undefined, {
+        ...sender.key,
+        keyId: other.key.keyId,
+      });
       expect(response.statusCode).toBe(401);
     });
 
@@ -217,9 +282,16 @@ describe('POST /api/v1/letters', () => {
       const headers: Record<string, string> = { host: testHost, 'content-type': form.contentType };
       Object.assign(
         headers,
-        signRequest({ method: 'POST', url: `${testPublicUrl}/api/v1/letters`, headers, body: form.bytes, key: sender.key }),
+        signRequest({
+          method: 'POST',
+          url: `${testPublicUrl}/api/v1/letters`,
+          headers,
+          body: form.bytes,
+          key: sender.key,
+        }),
       );
-      const send = () => kuvert.app.inject({ method: 'POST', url: '/api/v1/letters', headers, payload: form.bytes });
+      const send = () =>
+        kuvert.app.inject({ method: 'POST', url: '/api/v1/letters', headers, payload: form.bytes });
       expect((await send()).statusCode).toBe(201);
       expect((await send()).statusCode).toBe(401);
     });
@@ -228,9 +300,15 @@ describe('POST /api/v1/letters', () => {
 
 describe('GET /api/v1/letters/:id and the read status', () => {
   it('shows delivered, then read after the recipient opened it', async () => {
-    const sent = await sendLetter(kuvert.app, sender, { recipient: { nationalId: recipient.nationalId } });
+    const sent = await sendLetter(kuvert.app, sender, {
+      recipient: { nationalId: recipient.nationalId },
+    });
     const letterId = sent.json().id as string;
-    const status = await signedInject(kuvert.app, { method: 'GET', url: `/api/v1/letters/${letterId}`, key: sender.key });
+    const status = await signedInject(kuvert.app, {
+      method: 'GET',
+      url: `/api/v1/letters/${letterId}`,
+      key: sender.key,
+    });
     expect(status.statusCode).toBe(200);
     expect(status.json().status).toBe('delivered');
 
@@ -241,16 +319,30 @@ describe('GET /api/v1/letters/:id and the read status', () => {
       headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken },
     });
     expect(read.statusCode).toBe(204);
-    const after = await signedInject(kuvert.app, { method: 'GET', url: `/api/v1/letters/${letterId}`, key: sender.key });
+    const after = await signedInject(kuvert.app, {
+      method: 'GET',
+      url: `/api/v1/letters/${letterId}`,
+      key: sender.key,
+    });
     expect(after.json()).toMatchObject({ status: 'read' });
     expect(after.json().readAt).not.toBeNull();
   });
 
   it("another sender's letter is 404, like one that does not exist", async () => {
-    const sent = await sendLetter(kuvert.app, sender, { recipient: { nationalId: recipient.nationalId } });
+    const sent = await sendLetter(kuvert.app, sender, {
+      recipient: { nationalId: recipient.nationalId },
+    });
     const other = await buildSender(kuvert.context);
-    const foreign = await signedInject(kuvert.app, { method: 'GET', url: `/api/v1/letters/${sent.json().id}`, key: other.key });
-    const missing = await signedInject(kuvert.app, { method: 'GET', url: `/api/v1/letters/${randomUUID()}`, key: other.key });
+    const foreign = await signedInject(kuvert.app, {
+      method: 'GET',
+      url: `/api/v1/letters/${sent.json().id}`,
+      key: other.key,
+    });
+    const missing = await signedInject(kuvert.app, {
+      method: 'GET',
+      url: `/api/v1/letters/${randomUUID()}`,
+      key: other.key,
+    });
     expect(foreign.statusCode).toBe(404);
     expect(missing.statusCode).toBe(404);
     expect(foreign.json().title).toBe(missing.json().title);
@@ -261,12 +353,26 @@ describe('the recipient reads letters', () => {
   it('lists the inbox newest first and decrypts the document for its owner only', async () => {
     const reader = await buildRecipient(kuvert.context);
     const pdf = await samplePdf();
-    const first = await sendLetter(kuvert.app, sender, { recipient: { nationalId: reader.nationalId }, subject: 'First' });
-    const second = await sendLetter(kuvert.app, sender, { recipient: { nationalId: reader.nationalId }, subject: 'Second' });
+    const first = await sendLetter(kuvert.app, sender, {
+      recipient: { nationalId: reader.nationalId },
+      subject: 'First',
+    });
+    const second = await sendLetter(kuvert.app, sender, {
+      recipient: { nationalId: reader.nationalId },
+      subject: 'Second',
+    });
     const session = await loginAs(kuvert.app, reader);
-    const inbox = await kuvert.app.inject({ method: 'GET', url: '/api/letters', headers: { cookie: session.cookie } });
+    const inbox = await kuvert.app.inject({
+      method: 'GET',
+      url: '/api/letters',
+      headers: { cookie: session.cookie },
+    });
     expect(inbox.statusCode).toBe(200);
-    const letters = inbox.json().letters as Array<{ id: string; subject: string; documents: Array<{ id: string }> }>;
+    const letters = inbox.json().letters as Array<{
+      id: string;
+      subject: string;
+      documents: Array<{ id: string }>;
+    }>;
     expect(letters.map((l) => l.subject)).toEqual(['Second', 'First']);
     expect(letters.map((l) => l.id)).toEqual([second.json().id, first.json().id]);
 
@@ -296,7 +402,12 @@ describe('encryption at rest', () => {
     const files = await blobFiles();
     expect(files.length).toBeGreaterThan(0);
     // Any 32-byte window of the plaintext would betray it; check a spread of them and the marker.
-    const windows = Array.from({ length: 64 }, (_, i) => pdf.subarray(Math.floor((i * (pdf.length - 32)) / 64), Math.floor((i * (pdf.length - 32)) / 64) + 32));
+    const windows = Array.from({ length: 64 }, (_, i) =>
+      pdf.subarray(
+        Math.floor((i * (pdf.length - 32)) / 64),
+        Math.floor((i * (pdf.length - 32)) / 64) + 32,
+      ),
+    );
     for (const file of files) {
       const stored = await readFile(file);
       expect(stored.includes('%PDF-')).toBe(false);
@@ -313,7 +424,12 @@ describe('OpenAPI', () => {
     const document = response.json();
     expect(document.openapi).toBe('3.1.0');
     expect(Object.keys(document.paths)).toEqual(
-      expect.arrayContaining(['/api/v1/letters', '/api/v1/letters/{id}', '/api/letters', '/api/session']),
+      expect.arrayContaining([
+        '/api/v1/letters',
+        '/api/v1/letters/{id}',
+        '/api/letters',
+        '/api/session',
+      ]),
     );
   });
 });

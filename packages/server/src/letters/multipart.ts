@@ -16,19 +16,24 @@ const crlf = Buffer.from('\r\n');
 const headerEnd = Buffer.from('\r\n\r\n');
 
 export function boundaryOf(contentType: string | undefined): string {
-  const match = /^multipart\/form-data\s*;(?:.*;)?\s*boundary=(?:"([^"]{1,70})"|([^\s;"]{1,70}))/i.exec(
-    contentType ?? '',
-  );
+  const match =
+    /^multipart\/form-data\s*;(?:.*;)?\s*boundary=(?:"([^"]{1,70})"|([^\s;"]{1,70}))/i.exec(
+      contentType ?? '',
+    );
   const boundary = match?.[1] ?? match?.[2];
   if (!boundary) {
-    throw new KuvertError('unsupported_media_type', 'Send the letter as multipart/form-data with a boundary.');
+    throw new KuvertError(
+      'unsupported_media_type',
+      'Send the letter as multipart/form-data with a boundary.',
+    );
   }
   return boundary;
 }
 
 export function parseMultipart(body: Buffer, boundary: string): FormPart[] {
   const delimiter = Buffer.from(`--${boundary}`);
-  const malformed = (why: string) => new KuvertError('bad_request', `The multipart body is malformed: ${why}.`);
+  const malformed = (why: string) =>
+    new KuvertError('bad_request', `The multipart body is malformed: ${why}.`);
   let position = body.indexOf(delimiter);
   if (position !== 0 && position !== -1) {
     // A preamble is allowed by RFC 2046, but only before the first delimiter line.
@@ -57,7 +62,10 @@ export function parseMultipart(body: Buffer, boundary: string): FormPart[] {
     parts.push({
       name,
       filename: parameter(disposition, 'filename'),
-      contentType: (headers.get('content-type') ?? 'text/plain').split(';')[0]!.trim().toLowerCase(),
+      contentType: (headers.get('content-type') ?? 'text/plain')
+        .split(';')[0]!
+        .trim()
+        .toLowerCase(),
       body: body.subarray(contentStart, contentEnd),
     });
     if (parts.length > 10) throw malformed('too many parts');
@@ -69,14 +77,19 @@ function parseHeaders(block: string): Map<string, string> {
   const headers = new Map<string, string>();
   for (const line of block.split('\r\n')) {
     const colon = line.indexOf(':');
-    if (colon <= 0) throw new KuvertError('bad_request', 'The multipart body is malformed: a part header has no name.');
+    if (colon <= 0)
+      throw new KuvertError(
+        'bad_request',
+        'The multipart body is malformed: a part header has no name.',
+      );
     headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
   }
   return headers;
 }
 
 function parameter(header: string, key: string): string | undefined {
-  const match = new RegExp(`;\\s*${key}="((?:[^"\\\\]|\\\\.)*)"`, 'i').exec(header) ??
+  const match =
+    new RegExp(`;\\s*${key}="((?:[^"\\\\]|\\\\.)*)"`, 'i').exec(header) ??
     new RegExp(`;\\s*${key}=([^;\\s]+)`, 'i').exec(header);
   return match?.[1]?.replace(/\\(.)/g, '$1');
 }

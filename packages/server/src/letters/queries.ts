@@ -1,9 +1,13 @@
+import type { Insertable } from 'kysely';
 import { type RawBuilder, sql } from 'kysely';
 import type { Executor } from '../db/database.js';
-import type { Insertable } from 'kysely';
 import type { DocumentsTable, NewLetter } from '../db/schema.js';
 
-export async function findLetterBySenderMessageId(db: Executor, senderId: string, messageId: string) {
+export async function findLetterBySenderMessageId(
+  db: Executor,
+  senderId: string,
+  messageId: string,
+) {
   return db
     .selectFrom('letters')
     .selectAll()
@@ -100,7 +104,11 @@ export async function findLetterForMailbox(db: Executor, mailboxId: string, lett
     .executeTakeFirst();
 }
 
-export async function listDocumentsForLetters(db: Executor, mailboxId: string, letterIds: string[]) {
+export async function listDocumentsForLetters(
+  db: Executor,
+  mailboxId: string,
+  letterIds: string[],
+) {
   if (letterIds.length === 0) return [];
   return db
     .selectFrom('documents')

@@ -19,7 +19,12 @@ export function lettersRecipientRoutes(context: AppContext): FastifyPluginAsyncT
       '/letters',
       {
         ...base,
-        schema: { tags: ['recipient'], summary: 'The inbox, newest first', security, response: { 200: Inbox, ...errorResponses } },
+        schema: {
+          tags: ['recipient'],
+          summary: 'The inbox, newest first',
+          security,
+          response: { 200: Inbox, ...errorResponses },
+        },
       },
       async (request) => ({ letters: await listInbox({ context, mailboxId: mailboxOf(request) }) }),
     );
@@ -37,7 +42,11 @@ export function lettersRecipientRoutes(context: AppContext): FastifyPluginAsyncT
         },
       },
       async (request) =>
-        getLetterForMailbox({ context, mailboxId: mailboxOf(request), letterId: request.params.id }),
+        getLetterForMailbox({
+          context,
+          mailboxId: mailboxOf(request),
+          letterId: request.params.id,
+        }),
     );
 
     app.get(
@@ -84,7 +93,11 @@ export function lettersRecipientRoutes(context: AppContext): FastifyPluginAsyncT
         },
       },
       async (request, reply) => {
-        await recordLetterRead({ context, mailboxId: mailboxOf(request), letterId: request.params.id });
+        await recordLetterRead({
+          context,
+          mailboxId: mailboxOf(request),
+          letterId: request.params.id,
+        });
         return reply.code(204).send(null);
       },
     );

@@ -1,4 +1,4 @@
-import { Type, type Static } from 'typebox';
+import { type Static, Type } from 'typebox';
 
 const Uuid = Type.String({ format: 'uuid', description: 'A UUID.' });
 
@@ -6,11 +6,18 @@ export const LetterMetadata = Type.Object(
   {
     messageId: Type.String({
       format: 'uuid',
-      description: "The sender's own id for this letter: resending the same content with it returns the same letter.",
+      description:
+        "The sender's own id for this letter: resending the same content with it returns the same letter.",
     }),
     recipient: Type.Union([
-      Type.Object({ nationalId: Type.String({ minLength: 1, maxLength: 32 }) }, { additionalProperties: false }),
-      Type.Object({ email: Type.String({ format: 'email', maxLength: 254 }) }, { additionalProperties: false }),
+      Type.Object(
+        { nationalId: Type.String({ minLength: 1, maxLength: 32 }) },
+        { additionalProperties: false },
+      ),
+      Type.Object(
+        { email: Type.String({ format: 'email', maxLength: 254 }) },
+        { additionalProperties: false },
+      ),
     ]),
     subject: Type.String({ minLength: 1, maxLength: 200 }),
   },

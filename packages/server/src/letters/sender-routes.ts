@@ -8,7 +8,14 @@ import { deliverLetter, getLetterForSender, readSubmission } from './service.js'
 /** Largest letter submission accepted, PDF and metadata together. */
 export const maxSubmissionBytes = 25 * 1024 * 1024;
 
-const errorResponses = { 401: Problem, 404: Problem, 409: Problem, 413: Problem, 415: Problem, 422: Problem };
+const errorResponses = {
+  401: Problem,
+  404: Problem,
+  409: Problem,
+  413: Problem,
+  415: Problem,
+  422: Problem,
+};
 
 /** The sender API: every route is signed (RFC 9421) by a registered sender key. */
 export function lettersSenderRoutes(context: AppContext): FastifyPluginAsyncTypebox {

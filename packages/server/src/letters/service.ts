@@ -7,9 +7,9 @@ import { openDocument, type SealedDocument, sealDocument } from '../documents/en
 import type { PdfInspection } from '../documents/pdf-inspection.js';
 import { KuvertError } from '../errors.js';
 import { parseNationalId } from '../mailboxes/national-id.js';
-import type { PendingNonce } from '../senders/authenticate.js';
 import { findMailboxByEmail, findMailboxByNationalId } from '../mailboxes/service.js';
 import { notifyLetterJob } from '../notifications/notify-letter.job.js';
+import type { PendingNonce } from '../senders/authenticate.js';
 import { boundaryOf, type FormPart, parseMultipart } from './multipart.js';
 import {
   findDocumentForMailbox,
@@ -34,7 +34,10 @@ export function readSubmission(body: Buffer, contentType: string | undefined): S
   const metadataPart = parts.find((part) => part.name === 'metadata');
   const documentPart = parts.find((part) => part.name === 'document');
   if (parts.length !== 2 || !metadataPart || !documentPart) {
-    throw new KuvertError('validation_failed', 'A letter has exactly two parts: metadata (JSON) and document (PDF).');
+    throw new KuvertError(
+      'validation_failed',
+      'A letter has exactly two parts: metadata (JSON) and document (PDF).',
+    );
   }
   return { metadata: readMetadata(metadataPart), document: readDocumentPart(documentPart) };
 }
@@ -60,15 +63,26 @@ function readDocumentPart(part: FormPart): Submission['document'] {
     throw new KuvertError('unsupported_media_type', 'The document part must be application/pdf.');
   }
   // The filename is shown to the recipient and never used as a path.
-  const filename = (part.filename ?? 'letter.pdf').replace(/[\u0000-\u001f\u007f/\\]/g, '_').slice(0, 200);
+  const filename = [...(part.filename ?? 'letter.pdf')]
+    .map((character) => (isUnsafeInFilename(character) ? '_' : character))
+    .join('')
+    .slice(0, 200);
   return { filename: filename || 'letter.pdf', bytes: part.body };
+}
+
+/** Control characters and path separators never reach a filename shown to the recipient. */
+function isUnsafeInFilename(character: string): boolean {
+  const code = character.codePointAt(0) ?? 0;
+  return code < 0x20 || code === 0x7f || character === '/' || character === '\\';
 }
 
 /** What makes a retry "the same letter": the metadata and the exact document bytes. */
 function submissionHash(submission: Submission, documentSha256: Buffer): Buffer {
   const { metadata, document } = submission;
   return createHash('sha256')
-    .update(JSON.stringify([metadata.messageId, metadata.recipient, metadata.subject, document.filename]))
+    .update(
+      JSON.stringify([metadata.messageId, metadata.recipient, metadata.subject, document.filename]),
+    )
     .update(documentSha256)
     .digest();
 }
@@ -87,7 +101,10 @@ export function presentSenderLetter(letter: Letter): SenderLetter {
 /** An earlier letter with this messageId: the same letter on a retry, a conflict otherwise. */
 function replayOf(existing: Letter, hash: Buffer): SenderLetter {
   if (!existing.submission_hash.equals(hash)) {
-    throw new KuvertError('idempotency_conflict', 'This messageId was used before for a letter with other content.');
+    throw new KuvertError(
+      'idempotency_conflict',
+      'This messageId was used before for a letter with other content.',
+    );
   }
   return presentSenderLetter(existing);
 }
@@ -102,7 +119,11 @@ function resolveRecipient(context: AppContext, recipient: LetterMetadata['recipi
       acceptSynthetic: context.config.KUVERT_ACCEPT_SYNTHETIC_IDS,
     });
     if (!parsed.ok) throw new KuvertError('invalid_national_id', parsed.reason);
-    return findMailboxByNationalId({ db: context.db, keys: context.keys, nationalId: parsed.value });
+    return findMailboxByNationalId({
+      db: context.db,
+      keys: context.keys,
+      nationalId: parsed.value,
+    });
   }
   return findMailboxByEmail({ db: context.db, email: recipient.email });
 }
@@ -169,22 +190,35 @@ export async function deliverLetter(options: {
         key_version: sealed.keyVersion,
       },
       notification: (when) =>
-        context.queue.insertStatement(notifyLetterJob, { mailboxId: mailbox.id, letterId }, { when }),
+        context.queue.insertStatement(
+          notifyLetterJob,
+          { mailboxId: mailbox.id, letterId },
+          { when },
+        ),
     });
   } catch (error) {
     await context.blobs.delete(blobKey);
     throw error;
   }
   if (outcome.inserted) {
-    return { letter: presentSenderLetter({ ...letter, notified_at: null, read_at: null }), created: true };
+    return {
+      letter: presentSenderLetter({ ...letter, notified_at: null, read_at: null }),
+      created: true,
+    };
   }
   // Nothing references the ciphertext we wrote.
   await context.blobs.delete(blobKey);
   if (!outcome.nonceFresh) {
-    throw new KuvertError('signature_invalid', undefined, { logReason: `replayed nonce for key ${options.nonce.keyId}` });
+    throw new KuvertError('signature_invalid', undefined, {
+      logReason: `replayed nonce for key ${options.nonce.keyId}`,
+    });
   }
   // The messageId was used before: a retry of that letter, or a conflict.
-  const earlier = await findLetterBySenderMessageId(context.db, senderId, submission.metadata.messageId);
+  const earlier = await findLetterBySenderMessageId(
+    context.db,
+    senderId,
+    submission.metadata.messageId,
+  );
   if (!earlier) throw new KuvertError('internal');
   return { letter: replayOf(earlier, hash), created: false };
 }
@@ -208,7 +242,11 @@ async function sealAndStore(options: {
   return sealed;
 }
 
-export async function getLetterForSender(options: { context: AppContext; senderId: string; letterId: string }) {
+export async function getLetterForSender(options: {
+  context: AppContext;
+  senderId: string;
+  letterId: string;
+}) {
   const letter = await findLetterForSender(options.context.db, options.senderId, options.letterId);
   if (!letter) throw new KuvertError('not_found');
   return presentSenderLetter(letter);
@@ -239,11 +277,19 @@ function presentRecipientLetter(row: InboxRow, documents: DocumentSummary[]): Re
 export async function listInbox(options: { context: AppContext; mailboxId: string }) {
   const { db } = options.context;
   const rows = await listLettersForMailbox(db, options.mailboxId, 500);
-  const documents = await listDocumentsForLetters(db, options.mailboxId, rows.map((row) => row.id));
+  const documents = await listDocumentsForLetters(
+    db,
+    options.mailboxId,
+    rows.map((row) => row.id),
+  );
   return rows.map((row) => presentRecipientLetter(row, documents));
 }
 
-export async function getLetterForMailbox(options: { context: AppContext; mailboxId: string; letterId: string }) {
+export async function getLetterForMailbox(options: {
+  context: AppContext;
+  mailboxId: string;
+  letterId: string;
+}) {
   const { db } = options.context;
   const row = await findLetterForMailbox(db, options.mailboxId, options.letterId);
   if (!row) throw new KuvertError('not_found');
@@ -259,7 +305,12 @@ export async function readDocument(options: {
   documentId: string;
 }) {
   const { context } = options;
-  const document = await findDocumentForMailbox(context.db, options.mailboxId, options.letterId, options.documentId);
+  const document = await findDocumentForMailbox(
+    context.db,
+    options.mailboxId,
+    options.letterId,
+    options.documentId,
+  );
   if (!document) throw new KuvertError('not_found');
   const ciphertext = await context.blobs.get(document.blob_key);
   const plaintext = openDocument({
@@ -282,7 +333,11 @@ export async function readDocument(options: {
   return { bytes: plaintext, filename: document.filename, contentType: document.content_type };
 }
 
-export async function recordLetterRead(options: { context: AppContext; mailboxId: string; letterId: string }) {
+export async function recordLetterRead(options: {
+  context: AppContext;
+  mailboxId: string;
+  letterId: string;
+}) {
   if (!(await markLetterRead(options.context.db, options.mailboxId, options.letterId))) {
     throw new KuvertError('not_found');
   }

@@ -44,7 +44,14 @@ export async function listSenders(db: Executor) {
   return db
     .selectFrom('senders')
     .leftJoin('sender_keys', 'sender_keys.sender_id', 'senders.id')
-    .select(['senders.id', 'senders.name', 'senders.created_at', 'sender_keys.key_id', 'sender_keys.algorithm', 'sender_keys.revoked_at'])
+    .select([
+      'senders.id',
+      'senders.name',
+      'senders.created_at',
+      'sender_keys.key_id',
+      'sender_keys.algorithm',
+      'sender_keys.revoked_at',
+    ])
     .orderBy('senders.created_at')
     .execute();
 }

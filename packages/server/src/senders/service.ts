@@ -20,7 +20,12 @@ export async function createSender(options: { db: Db; name: string; actor: strin
   const id = randomUUID();
   await options.db.transaction().execute(async (tx) => {
     await insertSender(tx, { id, name });
-    await appendAuditEvent(tx, { actor: options.actor, action: 'sender.created', subject: id, details: { name } });
+    await appendAuditEvent(tx, {
+      actor: options.actor,
+      action: 'sender.created',
+      subject: id,
+      details: { name },
+    });
   });
   return { id, name };
 }
@@ -28,11 +33,17 @@ export async function createSender(options: { db: Db; name: string; actor: strin
 /** Which signature algorithm a public JWK is for; anything else is refused. */
 export function algorithmOfJwk(jwk: JsonWebKey): SignatureAlgorithm {
   if ('d' in jwk) {
-    throw new KuvertError('validation_failed', 'Register the public key only: this JWK contains the private key.');
+    throw new KuvertError(
+      'validation_failed',
+      'Register the public key only: this JWK contains the private key.',
+    );
   }
   if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519' && jwk.x) return 'ed25519';
   if (jwk.kty === 'EC' && jwk.crv === 'P-256' && jwk.x && jwk.y) return 'ecdsa-p256-sha256';
-  throw new KuvertError('validation_failed', 'A sender key is an Ed25519 (OKP) or ECDSA P-256 (EC) public JWK.');
+  throw new KuvertError(
+    'validation_failed',
+    'A sender key is an Ed25519 (OKP) or ECDSA P-256 (EC) public JWK.',
+  );
 }
 
 /** Register a sender's public key (Ed25519 or ECDSA P-256). The key id is the JWK's kid or a new one. */
@@ -83,4 +94,3 @@ export async function findSenderKey(db: Db, keyId: string) {
 export function consumeSignatureNonce(db: Executor, keyId: string, nonce: string, expiresAt: Date) {
   return insertSignatureNonce(db, { keyId, nonce, expiresAt });
 }
-

@@ -1,13 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { encodeLetterForm, generateSenderKey, type Recipient, type SenderKey, signRequest } from '@kuvert/sdk';
+import {
+  encodeLetterForm,
+  generateSenderKey,
+  type Recipient,
+  type SenderKey,
+  signRequest,
+} from '@kuvert/sdk';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import * as OTPAuth from 'otpauth';
 import type { AppContext } from '../../src/context.js';
 import { generateSyntheticNationalId } from '../../src/mailboxes/national-id.js';
 import { createMailbox } from '../../src/mailboxes/service.js';
 import { createSender, registerSenderKey } from '../../src/senders/service.js';
-import { buildPdf } from './pdfs.js';
 import { testPublicUrl } from './app.js';
+import { buildPdf } from './pdfs.js';
 
 export interface TestSender {
   senderId: string;
@@ -18,7 +24,11 @@ export async function buildSender(
   context: AppContext,
   options: { algorithm?: 'ed25519' | 'ecdsa-p256-sha256' } = {},
 ): Promise<TestSender> {
-  const sender = await createSender({ db: context.db, name: `Sender ${randomUUID()}`, actor: 'test' });
+  const sender = await createSender({
+    db: context.db,
+    name: `Sender ${randomUUID()}`,
+    actor: 'test',
+  });
   const { privateJwk, publicJwk } = generateSenderKey(options.algorithm ?? 'ed25519');
   const { keyId, algorithm } = await registerSenderKey({
     db: context.db,
@@ -53,11 +63,21 @@ export async function buildRecipient(
     password,
     acceptSynthetic: true,
   });
-  return { mailboxId: created.mailboxId, nationalId, email, password, totpSecret: created.totpSecret };
+  return {
+    mailboxId: created.mailboxId,
+    nationalId,
+    email,
+    password,
+    totpSecret: created.totpSecret,
+  };
 }
 
 export function currentTotp(secret: string, timestamp = Date.now()): string {
-  return new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), digits: 6, period: 30 }).generate({
+  return new OTPAuth.TOTP({
+    secret: OTPAuth.Secret.fromBase32(secret),
+    digits: 6,
+    period: 30,
+  }).generate({
     timestamp,
   });
 }
@@ -76,23 +96,35 @@ const lastTotpStep = new Map<string, number>();
 export async function freshTotp(recipient: TestRecipient): Promise<string> {
   const step = Math.floor(Date.now() / 30_000);
   const chosen = Math.max(step, (lastTotpStep.get(recipient.mailboxId) ?? -1) + 1);
-  if (chosen > step + 1) await new Promise((resolve) => setTimeout(resolve, (chosen - 1) * 30_000 - Date.now() + 50));
+  if (chosen > step + 1)
+    await new Promise((resolve) => setTimeout(resolve, (chosen - 1) * 30_000 - Date.now() + 50));
   lastTotpStep.set(recipient.mailboxId, chosen);
   return currentTotp(recipient.totpSecret, chosen * 30_000);
 }
 
 /** Log in through the real API with password and TOTP. */
-export async function loginAs(app: FastifyInstance, recipient: TestRecipient): Promise<TestSession> {
+export async function loginAs(
+  app: FastifyInstance,
+  recipient: TestRecipient,
+): Promise<TestSession> {
   const response = await app.inject({
     method: 'POST',
     url: '/api/session',
     headers: { origin: testPublicUrl },
-    payload: { nationalId: recipient.nationalId, password: recipient.password, totp: await freshTotp(recipient) },
+    payload: {
+      nationalId: recipient.nationalId,
+      password: recipient.password,
+      totp: await freshTotp(recipient),
+    },
   });
-  if (response.statusCode !== 200) throw new Error(`login failed: ${response.statusCode} ${response.body}`);
+  if (response.statusCode !== 200)
+    throw new Error(`login failed: ${response.statusCode} ${response.body}`);
   const setCookie = response.headers['set-cookie'];
   const raw = Array.isArray(setCookie) ? setCookie[0] : setCookie;
-  return { cookie: raw!.split(';')[0]!, csrfToken: response.json<{ csrfToken: string }>().csrfToken };
+  return {
+    cookie: raw!.split(';')[0]!,
+    csrfToken: response.json<{ csrfToken: string }>().csrfToken,
+  };
 }
 
 export const testHost = new URL(testPublicUrl).host;
@@ -134,20 +166,32 @@ export async function signedInject(
 
 let cachedPdf: Uint8Array | undefined;
 export async function samplePdf(): Promise<Uint8Array> {
-  cachedPdf ??= await buildPdf({ pages: 2, text: 'Kuvert test letter: secret plaintext marker 7f3a' });
+  cachedPdf ??= await buildPdf({
+    pages: 2,
+    text: 'Kuvert test letter: secret plaintext marker 7f3a',
+  });
   return cachedPdf;
 }
 
 export async function sendLetter(
   app: FastifyInstance,
   sender: TestSender,
-  options: { recipient: Recipient; subject?: string; messageId?: string; pdf?: Uint8Array; filename?: string },
+  options: {
+    recipient: Recipient;
+    subject?: string;
+    messageId?: string;
+    pdf?: Uint8Array;
+    filename?: string;
+  },
 ) {
   const form = encodeLetterForm({
     messageId: options.messageId ?? randomUUID(),
     recipient: options.recipient,
     subject: options.subject ?? 'Your annual statement',
-    document: { filename: options.filename ?? 'statement.pdf', bytes: options.pdf ?? (await samplePdf()) },
+    document: {
+      filename: options.filename ?? 'statement.pdf',
+      bytes: options.pdf ?? (await samplePdf()),
+    },
   });
   return signedInject(app, {
     method: 'POST',

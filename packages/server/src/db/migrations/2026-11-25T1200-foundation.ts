@@ -67,7 +67,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint('letters_pkey', ['mailbox_id', 'id'])
     .addUniqueConstraint('letters_sender_message_key', ['sender_id', 'message_id'])
     .execute();
-  await sql`create index letters_inbox_idx on letters (mailbox_id, delivered_at desc, id)`.execute(db);
+  await sql`create index letters_inbox_idx on letters (mailbox_id, delivered_at desc, id)`.execute(
+    db,
+  );
 
   await db.schema
     .createTable('documents')
