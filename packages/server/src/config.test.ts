@@ -44,7 +44,9 @@ describe('loadConfig defaults', () => {
   });
 
   it('a relative KUVERT_DATA_DIR is resolved against the working directory', () => {
-    expect(loadConfig({ KUVERT_DATA_DIR: 'state/kuvert' }).dataDir).toBe(path.resolve('state/kuvert'));
+    expect(loadConfig({ KUVERT_DATA_DIR: 'state/kuvert' }).dataDir).toBe(
+      path.resolve('state/kuvert'),
+    );
   });
 
   it('the default public URL follows PORT', () => {
@@ -86,7 +88,10 @@ describe('loadConfig problems', () => {
     expect(caught).toBeInstanceOf(InvalidConfigError);
     const { problems, message } = caught as InvalidConfigError;
     for (const name of ['PORT', 'KUVERT_ENV', 'LOG_LEVEL', 'KUVERT_WORKERS', 'KUVERT_BLOB_STORE']) {
-      expect(problems.filter((problem) => problem.startsWith(`${name} `)), name).toHaveLength(1);
+      expect(
+        problems.filter((problem) => problem.startsWith(`${name} `)),
+        name,
+      ).toHaveLength(1);
       expect(message).toContain(name);
     }
     expect(problems).toHaveLength(5);
@@ -124,8 +129,12 @@ describe('loadConfig problems', () => {
   });
 
   it('refuses a public URL that is not an absolute http(s) URL', () => {
-    expect(problemsOf({ KUVERT_PUBLIC_URL: 'kuvert.example' })[0]).toMatch(/^KUVERT_PUBLIC_URL must be an absolute URL/);
-    expect(problemsOf({ KUVERT_PUBLIC_URL: 'ftp://kuvert.example' })[0]).toMatch(/^KUVERT_PUBLIC_URL must use https/);
+    expect(problemsOf({ KUVERT_PUBLIC_URL: 'kuvert.example' })[0]).toMatch(
+      /^KUVERT_PUBLIC_URL must be an absolute URL/,
+    );
+    expect(problemsOf({ KUVERT_PUBLIC_URL: 'ftp://kuvert.example' })[0]).toMatch(
+      /^KUVERT_PUBLIC_URL must use https/,
+    );
   });
 
   it('a secret never appears in a problem message', () => {
@@ -140,7 +149,9 @@ describe('loadConfig problems', () => {
   });
 
   it('production requires SMTP_URL', () => {
-    expect(problemsOf({ ...production, SMTP_URL: '' })).toEqual(['SMTP_URL must be set in production']);
+    expect(problemsOf({ ...production, SMTP_URL: '' })).toEqual([
+      'SMTP_URL must be set in production',
+    ]);
   });
 
   it('production requires an https public URL', () => {
@@ -161,14 +172,18 @@ describe('loadConfig problems', () => {
   });
 
   it('the s3 blob store requires a bucket', () => {
-    expect(problemsOf({ KUVERT_BLOB_STORE: 's3' })).toEqual(['KUVERT_S3_BUCKET must be set when KUVERT_BLOB_STORE=s3']);
+    expect(problemsOf({ KUVERT_BLOB_STORE: 's3' })).toEqual([
+      'KUVERT_S3_BUCKET must be set when KUVERT_BLOB_STORE=s3',
+    ]);
     const config = loadConfig({ KUVERT_BLOB_STORE: 's3', KUVERT_S3_BUCKET: 'letters' });
     expect(config.KUVERT_S3_BUCKET).toBe('letters');
     expect(config.KUVERT_S3_FORCE_PATH_STYLE).toBe(false);
   });
 
   it.each(['true', '1', 'false', '0'])('reads the flag value %j', (value) => {
-    expect(loadConfig({ KUVERT_WORKERS: value }).KUVERT_WORKERS).toBe(value === 'true' || value === '1');
+    expect(loadConfig({ KUVERT_WORKERS: value }).KUVERT_WORKERS).toBe(
+      value === 'true' || value === '1',
+    );
   });
 });
 

@@ -92,7 +92,8 @@ function publicUrl(description: string) {
     shownDefault: 'http://localhost:$PORT',
     parse: (raw: string | undefined, env: Env) => {
       // An invalid PORT is reported on its own; the default derived from it must not add a problem.
-      const port = /^[0-9]{1,5}$/.test(env.PORT ?? '') && Number(env.PORT) <= 65535 ? env.PORT : '8080';
+      const port =
+        /^[0-9]{1,5}$/.test(env.PORT ?? '') && Number(env.PORT) <= 65535 ? env.PORT : '8080';
       const value = raw !== undefined && raw !== '' ? raw : `http://localhost:${port}`;
       let url: URL;
       try {
@@ -230,7 +231,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   }
   if (values.KUVERT_ENV === 'production') {
     if (!values.SMTP_URL) problems.push('SMTP_URL must be set in production');
-    if (values.KUVERT_PUBLIC_URL !== undefined && !values.KUVERT_PUBLIC_URL.startsWith('https://')) {
+    if (
+      values.KUVERT_PUBLIC_URL !== undefined &&
+      !values.KUVERT_PUBLIC_URL.startsWith('https://')
+    ) {
       problems.push('KUVERT_PUBLIC_URL must use https in production');
     }
   }
