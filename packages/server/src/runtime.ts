@@ -8,6 +8,7 @@ import { createBlobStore } from './documents/blob-store.js';
 import { loadMasterKeys } from './documents/master-keys.js';
 import { createPdfInspector } from './documents/pdf-inspection.js';
 import { loggerOptions } from './http/logger.js';
+import { startMaintenance } from './jobs/maintenance.js';
 import { createPgBossQueue } from './jobs/pg-boss-queue.js';
 import { startMailSink } from './notifications/mail-sink.js';
 import { createMailer } from './notifications/mailer.js';
@@ -70,7 +71,11 @@ export async function startRuntime(
     stops.push(() => queue.stop());
 
     const context: AppContext = { config, db, blobs, keys, pdf, queue, mailer, mailSink, log };
-    if (config.KUVERT_WORKERS) await queue.work(context);
+    if (config.KUVERT_WORKERS) {
+      await queue.work(context);
+      const maintenance = startMaintenance(context);
+      stops.push(async () => maintenance.stop());
+    }
     return { context, stop };
   } catch (error) {
     await stop();
