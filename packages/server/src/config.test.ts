@@ -148,6 +148,24 @@ describe('loadConfig problems', () => {
     );
   });
 
+  it.each([
+    'security@kuvert.example',
+    'http://kuvert.example/security',
+    'ftp://kuvert.example',
+    'mailto:security@kuvert.example\nPolicy: https://evil.example',
+  ])('refuses the security contact %j (RFC 9116 §2.5.3)', (value) => {
+    const problems = problemsOf({ KUVERT_SECURITY_CONTACT: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^KUVERT_SECURITY_CONTACT must be a mailto:, tel: or https: URI/);
+  });
+
+  it.each(['mailto:security@kuvert.example', 'https://kuvert.example/security', 'tel:+4722000000'])(
+    'accepts the security contact %j (RFC 9116 §2.5.3)',
+    (value) => {
+      expect(loadConfig({ KUVERT_SECURITY_CONTACT: value }).KUVERT_SECURITY_CONTACT).toBe(value);
+    },
+  );
+
   it('production requires SMTP_URL', () => {
     expect(problemsOf({ ...production, SMTP_URL: '' })).toEqual([
       'SMTP_URL must be set in production',

@@ -86,6 +86,27 @@ function flag(description: string, fallback: boolean | ((env: Env) => boolean), 
   } satisfies Setting<boolean>;
 }
 
+/** RFC 9116 §2.5.3: a Contact is a URI, and a web URI must be https. One line, no spaces. */
+function contactUri(description: string, fallback: string) {
+  return {
+    description,
+    shownDefault: fallback,
+    parse: (raw: string | undefined) => {
+      const value = raw !== undefined && raw !== '' ? raw : fallback;
+      const problem = `must be a mailto:, tel: or https: URI without spaces, got "${value}"`;
+      if (/\s/.test(value)) throw new ConfigProblem(problem);
+      let url: URL;
+      try {
+        url = new URL(value);
+      } catch {
+        throw new ConfigProblem(problem);
+      }
+      if (!['mailto:', 'tel:', 'https:'].includes(url.protocol)) throw new ConfigProblem(problem);
+      return value;
+    },
+  } satisfies Setting<string>;
+}
+
 function publicUrl(description: string) {
   return {
     description,
@@ -173,7 +194,7 @@ export const settings = {
   ),
   KUVERT_DKIM_SELECTOR: text('DKIM selector.', 'kuvert'),
   KUVERT_DKIM_PRIVATE_KEY: optionalText('DKIM private key in PEM.', '(unset)', true),
-  KUVERT_SECURITY_CONTACT: text(
+  KUVERT_SECURITY_CONTACT: contactUri(
     'Contact URI for security reports, published in `/.well-known/security.txt`.',
     'mailto:security@localhost',
   ),

@@ -1,5 +1,19 @@
 import type { LoggerOptions } from 'pino';
 
+/** Keys whose values never reach the log. */
+const secretKeys = [
+  'password',
+  'passphrase',
+  'totp',
+  'totpSecret',
+  'nationalId',
+  'national_id',
+  'token',
+  'csrfToken',
+  'secret',
+  'privateKey',
+];
+
 /**
  * Log options shared by the server and the workers. Secrets, tokens and national identity
  * numbers never reach the log: known paths are redacted, and request bodies are not logged.
@@ -14,17 +28,8 @@ export function loggerOptions(level: string): LoggerOptions {
         'req.headers.signature',
         'req.headers["x-csrf-token"]',
         'res.headers["set-cookie"]',
-        '*.password',
-        '*.totp',
-        '*.nationalId',
-        '*.national_id',
-        '*.token',
-        '*.secret',
-        '*.privateKey',
-        'password',
-        'totp',
-        'nationalId',
-        'token',
+        // Each secret key at the top level and two levels down, the same for every key.
+        ...secretKeys.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]),
       ],
       censor: '[redacted]',
     },

@@ -56,8 +56,12 @@ function loadWebApp(dir: string): Map<string, StaticFile> {
   return files;
 }
 
-/** Paths the single-page app owns; anything else that is unknown is a 404 problem. */
-const isApiPath = (url: string) => /^\/(api|dev|problems|\.well-known)(\/|$)/.test(url);
+/**
+ * Paths the single-page app does not own: an unknown one is a 404 problem, never the index.
+ * That includes /assets/: a missing chunk (say, an old hash after a deploy) must not come back
+ * as HTML with status 200.
+ */
+const isApiPath = (url: string) => /^\/(api|dev|problems|\.well-known|assets)(\/|$)/.test(url);
 
 export function webAppRoutes(context: AppContext): FastifyPluginAsyncTypebox {
   const files = loadWebApp(webDist);

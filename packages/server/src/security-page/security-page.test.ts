@@ -102,7 +102,11 @@ describe('RFC 9116 security.txt at /.well-known/security.txt', () => {
   it('renderSecurityTxt keeps Expires within a year for any moment (§2.5.5)', () => {
     for (const now of [new Date('2026-01-01T00:00:00Z'), new Date('2028-02-29T23:59:59.999Z')]) {
       const fields = fieldsOf(
-        renderSecurityTxt({ publicUrl: 'https://kuvert.example', contact: 'mailto:a@b.example', now }),
+        renderSecurityTxt({
+          publicUrl: 'https://kuvert.example',
+          contact: 'mailto:a@b.example',
+          now,
+        }),
       );
       const at = Date.parse(fields.find(([name]) => name === 'Expires')![1]);
       expect(at).toBeGreaterThan(now.getTime());
