@@ -3,10 +3,11 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { authRoutes } from './auth/routes.js';
 import type { AppContext } from './context.js';
+import { KuvertError } from './errors.js';
 import { healthRoutes } from './health/routes.js';
-import { installProblemHandlers } from './http/problem.js';
+import { installProblemHandlers, problemFor, sendProblem } from './http/problem.js';
 import { type RouteAccess, routeTable } from './http/route-table.js';
-import { installSecurityHeaders } from './http/security-headers.js';
+import { installSecurityHeaders, setSecurityHeaders } from './http/security-headers.js';
 import { webAppRoutes } from './http/web-app.js';
 import { lettersRecipientRoutes } from './letters/recipient-routes.js';
 import { lettersSenderRoutes } from './letters/sender-routes.js';
@@ -30,7 +31,23 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
     trustProxy: false,
     bodyLimit: 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
+    // Errors Fastify meets before routing (an undecodable URL) get the same problem document.
+    frameworkErrors: (error, request, reply) => {
+      request.log.info({ code: error.code }, 'request refused before routing');
+      reply.header('x-request-id', request.id);
+      setSecurityHeaders(reply);
+      return sendProblem(
+        reply,
+        problemFor(
+          new KuvertError('bad_request', 'The request URL is malformed.'),
+          request,
+          config.KUVERT_PUBLIC_URL,
+        ),
+      );
+    },
   });
+  // JSON only: a text/plain body is an unsupported media type, not a string to validate.
+  app.removeContentTypeParser('text/plain');
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -92,11 +92,9 @@ describe('audit log hash chain (security invariant 8)', () => {
     expect(await verifyAuditChain(db)).toBeNull();
   });
 
-  // Known bug (audit/service.ts sortKeys): only top-level detail keys are put in a canonical
-  // order. PostgreSQL's jsonb reorders nested keys too (shorter keys first), so a nested object
-  // whose keys were not already in jsonb order hashes differently when read back, and an intact
-  // log reports a broken link. Remove `.fails` when the canonical form sorts keys recursively.
-  it.fails('nested detail objects verify (keys not in jsonb order)', async () => {
+  // PostgreSQL's jsonb reorders nested keys (shorter keys first), so the canonical form must
+  // sort keys at every depth, or an intact log with nested details reports a broken link.
+  it('nested detail objects verify (keys not in jsonb order)', async () => {
     const fresh = connectDatabase(await createTestDatabase(), { maxConnections: 2 });
     try {
       await fresh.transaction().execute((tx) =>

@@ -36,8 +36,18 @@ function chainHash(prevHash: Buffer, event: Required<AuditEvent>): Buffer {
   return createHash('sha256').update(prevHash).update(canonical).digest();
 }
 
-function sortKeys(value: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)));
+/**
+ * A canonical form of the details at every depth: PostgreSQL's jsonb reorders keys, so the
+ * hash must not depend on key order. Code-unit order, not locale order, so every machine agrees.
+ */
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([key, entry]) => [key, sortKeys(entry)]),
+  );
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import type { AppContext } from '../context.js';
 import { KuvertError } from '../errors.js';
 import { assertSameOrigin } from './csrf.js';
@@ -92,6 +93,7 @@ export function authRoutes(context: AuthContext): FastifyPluginAsyncTypebox {
           description:
             'Revokes the session on the server and clears the cookie. Needs X-CSRF-Token.',
           security: [{ session: [] }],
+          response: { 204: Type.Null({ description: 'Logged out' }) },
         },
       },
       async (request, reply) => {
@@ -99,7 +101,7 @@ export function authRoutes(context: AuthContext): FastifyPluginAsyncTypebox {
         if (!recipient) throw new KuvertError('unauthenticated');
         await logOut({ db, recipient, ip: request.ip });
         reply.header('set-cookie', expiredSessionCookie());
-        return reply.code(204).send();
+        return reply.code(204).send(null);
       },
     );
   };

@@ -1,21 +1,25 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
 import type { AppContext } from '../context.js';
 import { authenticateSender } from '../senders/authenticate.js';
-import { LetterIdParams, Problem, SenderLetter } from './schemas.js';
+import { LetterIdParams, LetterMetadata, Problem, SenderLetter } from './schemas.js';
 import { deliverLetter, getLetterForSender, readSubmission } from './service.js';
 
 /** Largest letter submission accepted, PDF and metadata together. */
 export const maxSubmissionBytes = 25 * 1024 * 1024;
 
-const errorResponses = {
-  401: Problem,
-  404: Problem,
-  409: Problem,
-  413: Problem,
-  415: Problem,
-  422: Problem,
-};
+const submitErrors = { 401: Problem, 409: Problem, 413: Problem, 415: Problem, 422: Problem };
+const statusErrors = { 401: Problem, 404: Problem };
+
+/** The request body as OpenAPI shows it; the route reads the raw bytes itself (see below). */
+const LetterSubmission = Type.Object({
+  metadata: LetterMetadata,
+  document: Type.String({
+    format: 'binary',
+    description: 'The letter as a PDF (application/pdf).',
+  }),
+});
 
 /** The sender API: every route is signed (RFC 9421) by a registered sender key. */
 export function lettersSenderRoutes(context: AppContext): FastifyPluginAsyncTypebox {
@@ -42,11 +46,18 @@ export function lettersSenderRoutes(context: AppContext): FastifyPluginAsyncType
             'multipart/form-data with two parts: `metadata` (application/json, see LetterMetadata) and `document` (application/pdf). Resending the same messageId with the same content returns the same letter (200); with other content 409.',
           security: [{ httpMessageSignature: [] }],
           consumes: ['multipart/form-data'],
-          response: { 200: SenderLetter, 201: SenderLetter, ...errorResponses },
+          body: LetterSubmission,
+          response: { 200: SenderLetter, 201: SenderLetter, ...submitErrors },
         },
+        // The body schema documents the multipart form; the body itself stays the signed
+        // Buffer, and readSubmission() validates its parts (metadata against LetterMetadata).
+        validatorCompiler: () => () => true,
       },
       async (request, reply) => {
-        const submission = readSubmission(request.body as Buffer, request.headers['content-type']);
+        const submission = readSubmission(
+          request.body as unknown as Buffer,
+          request.headers['content-type'],
+        );
         const { letter, created } = await deliverLetter({
           context,
           senderId: senderOf(request),
@@ -68,7 +79,7 @@ export function lettersSenderRoutes(context: AppContext): FastifyPluginAsyncType
           summary: 'Status of a letter this sender delivered',
           security: [{ httpMessageSignature: [] }],
           params: LetterIdParams,
-          response: { 200: SenderLetter, ...errorResponses },
+          response: { 200: SenderLetter, ...statusErrors },
         },
       },
       async (request) =>
