@@ -16,9 +16,12 @@ Commands:
                                 register a sender (and its public key)
   sender add-key --sender <id> --public-key <jwk file>
                                 register another public key for a sender
+  sender revoke-key --key-id <id>
+                                revoke a sender key (other servers stop accepting it within 10 s)
   sender list                   list senders and their keys
   mailbox create --national-id <id> --email <email> [--language nb|nn|en]
-                                create a recipient mailbox (prompts nothing: prints a passphrase and TOTP secret)
+                                create a recipient mailbox; the first passphrase comes from
+                                KUVERT_NEW_PASSWORD (or --password); prints the TOTP secret
   send --to <nationalId|email> --subject <subject> <file.pdf>
                                 deliver a letter through the API (development: as the demo sender)
   demo code                     the demo recipient's current TOTP code (development only)

@@ -253,7 +253,12 @@ async function measurePerLetterWork(senderKey: SenderKey, recipientId: string): 
       ),
       body: request.body,
       now: new Date(),
-      findKey: async (keyId) => ({ keyId, senderId: 'bench', algorithm: 'ed25519', publicJwk }),
+      findKey: async (keyId) => ({
+        keyId,
+        senderId: 'bench',
+        algorithm: 'ed25519',
+        publicKey: publicJwk,
+      }),
       consumeNonce: async () => true,
     });
     const submission = readSubmission(request.body, request.headers['content-type']);

@@ -6,17 +6,18 @@ import { reportError } from './report-error.js';
 
 export async function mailboxCommand(config: Readonly<Config>, argv: string[]): Promise<number> {
   const [action, ...rest] = argv;
-  const { values } = parseArgs({
-    args: rest,
-    options: {
-      'national-id': { type: 'string' },
-      email: { type: 'string' },
-      language: { type: 'string', default: 'nb' },
-      password: { type: 'string' },
-    },
-    strict: true,
-  });
+
   try {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        'national-id': { type: 'string' },
+        email: { type: 'string' },
+        language: { type: 'string', default: 'nb' },
+        password: { type: 'string' },
+      },
+      strict: true,
+    });
     if (action !== 'create' || !values['national-id'] || !values.email) {
       throw new Error(
         'Usage: kuvert mailbox create --national-id <id> --email <email> [--language nb|nn|en]',

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { Config } from '@kuvert/server/config';
 import { listSenders } from '@kuvert/server/senders/queries';
-import { createSender, registerSenderKey } from '@kuvert/server/senders/service';
+import { createSender, registerSenderKey, revokeKey } from '@kuvert/server/senders/service';
 import { withAdminContext } from '../admin-database.js';
 import { reportError } from './report-error.js';
 
@@ -15,16 +15,17 @@ async function readPublicJwk(file: string): Promise<JsonWebKey & { kid?: string 
 
 export async function senderCommand(config: Readonly<Config>, argv: string[]): Promise<number> {
   const [action, ...rest] = argv;
-  const { values } = parseArgs({
-    args: rest,
-    options: {
-      name: { type: 'string' },
-      sender: { type: 'string' },
-      'public-key': { type: 'string' },
-    },
-    strict: true,
-  });
   try {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        name: { type: 'string' },
+        sender: { type: 'string' },
+        'public-key': { type: 'string' },
+        'key-id': { type: 'string' },
+      },
+      strict: true,
+    });
     return await withAdminContext(config, async ({ db }) => {
       switch (action) {
         case 'create': {
@@ -56,11 +57,17 @@ export async function senderCommand(config: Readonly<Config>, argv: string[]): P
           process.stdout.write(`${JSON.stringify(key, null, 2)}\n`);
           return 0;
         }
+        case 'revoke-key': {
+          if (!values['key-id']) throw new Error('Usage: kuvert sender revoke-key --key-id <id>');
+          await revokeKey({ db, keyId: values['key-id'], actor });
+          process.stdout.write(`Key ${values['key-id']} revoked.\n`);
+          return 0;
+        }
         case 'list':
           process.stdout.write(`${JSON.stringify(await listSenders(db), null, 2)}\n`);
           return 0;
         default:
-          throw new Error('Usage: kuvert sender create|add-key|list');
+          throw new Error('Usage: kuvert sender create|add-key|revoke-key|list');
       }
     });
   } catch (error) {

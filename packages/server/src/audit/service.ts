@@ -16,6 +16,7 @@ export type AuditAction =
   | 'letter.opened'
   | 'sender.created'
   | 'sender.key_added'
+  | 'sender.key_revoked'
   | 'mailbox.created';
 
 export interface AuditEvent {

@@ -262,6 +262,20 @@ describe('POST /api/v1/letters', () => {
       expect(await countRows()).toEqual(before);
     });
 
+    it('a revoked key → 401', async () => {
+      const { revokeKey } = await import('../senders/service.js');
+      const revoked = await buildSender(kuvert.context);
+      const before = await sendLetter(kuvert.app, revoked, {
+        recipient: { nationalId: recipient.nationalId },
+      });
+      expect(before.statusCode).toBe(201);
+      await revokeKey({ db: kuvert.context.db, keyId: revoked.key.keyId, actor: 'test' });
+      const after = await sendLetter(kuvert.app, revoked, {
+        recipient: { nationalId: recipient.nationalId },
+      });
+      expect(after.statusCode).toBe(401);
+    });
+
     it("another sender's key id on this sender's signature → 401", async () => {
       const other = await buildSender(kuvert.context);
       const response = await signedLetter(undefined, undefined, {

@@ -25,7 +25,7 @@ const AUTHORITY = 'kuvert.example';
 
 function registeredSender(senderId: string, algorithm: SignatureAlgorithm, keyId: string) {
   const { privateJwk, publicJwk } = generateSenderKey(algorithm, keyId);
-  const record: SenderKeyRecord = { keyId, senderId, algorithm, publicJwk };
+  const record: SenderKeyRecord = { keyId, senderId, algorithm, publicKey: publicJwk };
   return { key: loadSenderKey(privateJwk), record };
 }
 
@@ -439,13 +439,13 @@ describe('RFC 9421 Appendix B vectors through the verifier', () => {
         headers: vector.message.headers,
       };
       const signature = parseSignatureFields(vector.signatureInput, vector.signature);
-      expect(signatureVerifies(request, signature, { algorithm: vector.alg, publicJwk })).toBe(
-        true,
-      );
+      expect(
+        signatureVerifies(request, signature, { algorithm: vector.alg, publicKey: publicJwk }),
+      ).toBe(true);
       expect(
         signatureVerifies({ ...request, method: 'PUT' }, signature, {
           algorithm: vector.alg,
-          publicJwk,
+          publicKey: publicJwk,
         }),
       ).toBe(false);
     },

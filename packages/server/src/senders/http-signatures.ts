@@ -7,7 +7,7 @@
  * check failed, while `logReason` tells the operator precisely. The signature base is
  * built by the SDK's own code, so signer and verifier cannot disagree about it.
  */
-import type { JsonWebKey } from 'node:crypto';
+import type { JsonWebKey, KeyObject } from 'node:crypto';
 import {
   type BareItem,
   buildSignatureBase,
@@ -24,7 +24,8 @@ export interface SenderKeyRecord {
   keyId: string;
   senderId: string;
   algorithm: SignatureAlgorithm;
-  publicJwk: JsonWebKey;
+  /** The registered public key: its JWK, or a KeyObject made from it once and cached. */
+  publicKey: JsonWebKey | KeyObject;
 }
 
 export interface VerifyOptions {
@@ -216,7 +217,7 @@ export type ReceivedRequest = Pick<
 export function signatureVerifies(
   request: ReceivedRequest,
   signature: ParsedSignature,
-  key: Pick<SenderKeyRecord, 'algorithm' | 'publicJwk'>,
+  key: Pick<SenderKeyRecord, 'algorithm' | 'publicKey'>,
 ): boolean {
   const components = coveredComponents(signature);
   let base: string;
@@ -238,6 +239,6 @@ export function signatureVerifies(
     base,
     signature: signature.signature,
     algorithm: key.algorithm,
-    publicKey: key.publicJwk,
+    publicKey: key.publicKey,
   });
 }

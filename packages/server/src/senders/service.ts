@@ -4,12 +4,14 @@ import { appendAuditEvent } from '../audit/service.js';
 import type { Db, Executor } from '../db/database.js';
 import type { SignatureAlgorithm } from '../db/schema.js';
 import { KuvertError } from '../errors.js';
+import type { SenderKeyRecord } from './http-signatures.js';
 import {
   findActiveSenderKey,
   findSenderById,
   insertSender,
   insertSenderKey,
   insertSignatureNonce,
+  revokeSenderKey,
 } from './queries.js';
 
 export async function createSender(options: { db: Db; name: string; actor: string }) {
@@ -80,17 +82,49 @@ export async function registerSenderKey(options: {
   return { keyId, algorithm };
 }
 
-export async function findSenderKey(db: Db, keyId: string) {
+/**
+ * Active sender keys, kept for a few seconds per process: a signed request would otherwise
+ * cost a query and a key import each. The price is that revoking a key takes effect on every
+ * server within `senderKeyCacheSeconds`; nothing else about a key can change.
+ */
+export const senderKeyCacheSeconds = 10;
+const senderKeyCache = new Map<string, { record: SenderKeyRecord; until: number }>();
+const senderKeyCacheLimit = 10_000;
+
+export async function findSenderKey(db: Db, keyId: string): Promise<SenderKeyRecord | undefined> {
+  const cached = senderKeyCache.get(keyId);
+  if (cached && cached.until > Date.now()) return cached.record;
   const row = await findActiveSenderKey(db, keyId);
-  if (!row) return undefined;
-  return {
+  if (!row) {
+    senderKeyCache.delete(keyId);
+    return undefined;
+  }
+  const record: SenderKeyRecord = {
     keyId: row.key_id,
     senderId: row.sender_id,
     algorithm: row.algorithm,
-    publicJwk: row.public_jwk as JsonWebKey,
+    publicKey: createPublicKey({ key: row.public_jwk as JsonWebKey, format: 'jwk' }),
   };
+  if (senderKeyCache.size >= senderKeyCacheLimit) senderKeyCache.clear();
+  senderKeyCache.set(keyId, { record, until: Date.now() + senderKeyCacheSeconds * 1000 });
+  return record;
 }
 
 export function consumeSignatureNonce(db: Executor, keyId: string, nonce: string, expiresAt: Date) {
   return insertSignatureNonce(db, { keyId, nonce, expiresAt });
+}
+
+/** Revoke a key: this process forgets it at once, other servers within the cache period. */
+export async function revokeKey(options: { db: Db; keyId: string; actor: string }) {
+  await options.db.transaction().execute(async (tx) => {
+    if (!(await revokeSenderKey(tx, options.keyId))) {
+      throw new KuvertError('not_found', 'No active key with this id.');
+    }
+    await appendAuditEvent(tx, {
+      actor: options.actor,
+      action: 'sender.key_revoked',
+      subject: options.keyId,
+    });
+  });
+  senderKeyCache.delete(options.keyId);
 }
