@@ -44,7 +44,8 @@ export async function withAdminContext<T>(
   }
 }
 
-async function runningEmbeddedUrl(config: Readonly<Config>): Promise<string | undefined> {
+/** The embedded cluster of a running `kuvert start`, if there is one. */
+export async function runningEmbeddedUrl(config: Readonly<Config>): Promise<string | undefined> {
   const passwordFile = path.join(config.dataDir, 'postgres', 'password');
   if (!existsSync(passwordFile)) return undefined;
   const password = readFileSync(passwordFile, 'utf8').trim();

@@ -135,6 +135,22 @@ function publicUrl(description: string) {
   } satisfies Setting<string>;
 }
 
+function trustProxy(description: string) {
+  return {
+    description,
+    shownDefault: '(unset: trust none)',
+    parse: (raw: string | undefined): boolean | string[] => {
+      if (raw === undefined || raw === '' || raw === 'false') return false;
+      if (raw === 'true') return true;
+      const addresses = raw.split(',').map((entry) => entry.trim());
+      if (addresses.some((entry) => !/^[0-9a-fA-F.:/]+$/.test(entry))) {
+        throw new ConfigProblem(`must be true or addresses/CIDRs, got "${raw}"`);
+      }
+      return addresses;
+    },
+  } satisfies Setting<boolean | string[]>;
+}
+
 const isDevelopment = (env: Env) => (env.KUVERT_ENV ?? 'development') !== 'production';
 
 /** Every environment variable, in the order the README lists them. */
@@ -209,6 +225,9 @@ export const settings = {
     'true outside production',
   ),
   KUVERT_WORKERS: flag('Run background jobs in this process.', true, 'true'),
+  KUVERT_TRUST_PROXY: trustProxy(
+    'Trust X-Forwarded-For from these proxies, so login rate limits and the audit log see the client address: `true` (any) or comma-separated addresses/CIDRs. Unset: the connection address is the client.',
+  ),
   LOG_LEVEL: oneOf(
     'Log level.',
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
@@ -252,6 +271,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   }
   if (values.KUVERT_ENV === 'production') {
     if (!values.SMTP_URL) problems.push('SMTP_URL must be set in production');
+    if (values.KUVERT_DEMO === true) problems.push('KUVERT_DEMO must not be true in production');
     if (
       values.KUVERT_PUBLIC_URL !== undefined &&
       !values.KUVERT_PUBLIC_URL.startsWith('https://')

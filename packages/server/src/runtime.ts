@@ -1,11 +1,12 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
-import { connectDatabase, migrateToLatest } from './db/database.js';
+import { connectDatabase, type Db, migrateToLatest } from './db/database.js';
 import { startEmbeddedPostgres } from './db/embedded-postgres.js';
 import { createBlobStore } from './documents/blob-store.js';
-import { loadMasterKeys } from './documents/master-keys.js';
+import { keyFilePath, loadMasterKeys } from './documents/master-keys.js';
 import { createPdfInspector } from './documents/pdf-inspection.js';
 import { loggerOptions } from './http/logger.js';
 import { startMaintenance } from './jobs/maintenance.js';
@@ -80,5 +81,25 @@ export async function startRuntime(
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+/**
+ * A missing key file is created on first start. If the database already holds mailboxes,
+ * new keys could open none of their data and find nobody by number: a restore without the
+ * key file, or the wrong KUVERT_DATA_DIR. Refuse to start instead of silently doing that.
+ */
+async function refuseNewKeysForOldData(options: {
+  db: Db;
+  config: Readonly<Config>;
+}): Promise<void> {
+  const { config, db } = options;
+  if (config.KUVERT_MASTER_KEYS || existsSync(keyFilePath(config.dataDir))) return;
+  const existing = await db.selectFrom('mailboxes').select('id').limit(1).executeTakeFirst();
+  if (existing) {
+    throw new Error(
+      `The database holds mailboxes but there is no master key file at ${keyFilePath(config.dataDir)}. ` +
+        'Restore the key file from your backup (or set KUVERT_MASTER_KEYS); new keys could not open existing data.',
+    );
   }
 }

@@ -3,6 +3,7 @@ import { buildApp } from '@kuvert/server/app';
 import type { Config } from '@kuvert/server/config';
 import { type DemoData, ensureDemoData } from '@kuvert/server/demo';
 import { startRuntime } from '@kuvert/server/runtime';
+import { runningEmbeddedUrl } from '../admin-database.js';
 
 /**
  * `kuvert start`: the database (embedded unless DATABASE_URL), migrations, workers, the
@@ -13,7 +14,7 @@ export async function startCommand(
   config: Readonly<Config>,
   options: { workersOnly: boolean },
 ): Promise<number> {
-  const runtime = await startRuntime(config);
+  const runtime = await startRuntime(config, await workerDatabase(config, options.workersOnly));
   const { context } = runtime;
   const app = options.workersOnly ? undefined : await buildApp(context);
   let stopping: Promise<void> | undefined;
@@ -32,7 +33,8 @@ export async function startCommand(
   });
 
   try {
-    const demo = config.KUVERT_DEMO ? await ensureDemoData(context) : undefined;
+    const demo =
+      config.KUVERT_DEMO && !options.workersOnly ? await ensureDemoData(context) : undefined;
     if (app) await app.listen({ port: config.PORT, host: config.HOST });
     if (app) printWelcome(config, demo, context.mailSink?.port);
     else context.log.info('worker running');
@@ -44,6 +46,21 @@ export async function startCommand(
   // Everything we started is stopped; a library's stray timer must not keep the process up.
   setTimeout(() => process.exit(0), 200).unref();
   return 0;
+}
+
+/**
+ * A separate worker shares the server's database: DATABASE_URL, or else the embedded cluster
+ * of a running `kuvert start` (it must not start a second cluster on the same data).
+ */
+async function workerDatabase(config: Readonly<Config>, workersOnly: boolean) {
+  if (!workersOnly || config.DATABASE_URL) return {};
+  const databaseUrl = await runningEmbeddedUrl(config);
+  if (!databaseUrl) {
+    throw new Error(
+      '`kuvert worker` needs DATABASE_URL, or a running `kuvert start` with the same KUVERT_DATA_DIR.',
+    );
+  }
+  return { databaseUrl };
 }
 
 function printWelcome(

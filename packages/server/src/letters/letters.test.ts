@@ -198,7 +198,8 @@ describe('POST /api/v1/letters', () => {
         body: Buffer.from('{"subject":"x"}'),
         contentType: 'application/json',
       });
-      expect([401, 415]).toContain(response.statusCode);
+      expect(response.statusCode).toBe(415);
+      expect(response.json().code).toBe('unsupported_media_type');
     });
   });
 

@@ -24,9 +24,11 @@ const LetterSubmission = Type.Object({
 /** The sender API: every route is signed (RFC 9421) by a registered sender key. */
 export function lettersSenderRoutes(context: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
-    // The signature covers the exact body bytes, so the body is kept as a Buffer and parsed later.
+    // The signature covers the exact body bytes, so every body is kept as a Buffer and parsed
+    // later: a signed body of the wrong type then fails as 415, not as a digest mismatch.
+    app.removeAllContentTypeParsers();
     app.addContentTypeParser(
-      'multipart/form-data',
+      '*',
       { parseAs: 'buffer', bodyLimit: maxSubmissionBytes },
       (_request, body, done) => done(null, body),
     );

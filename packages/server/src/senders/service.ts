@@ -8,6 +8,7 @@ import type { SenderKeyRecord } from './http-signatures.js';
 import {
   findActiveSenderKey,
   findSenderById,
+  findSenderByName,
   insertSender,
   insertSenderKey,
   insertSignatureNonce,
@@ -20,6 +21,9 @@ export async function createSender(options: { db: Db; name: string; actor: strin
     throw new KuvertError('validation_failed', 'A sender name has 2 to 200 characters.');
   }
   const id = randomUUID();
+  if (await findSenderByName(options.db, name)) {
+    throw new KuvertError('validation_failed', `A sender named "${name}" exists already.`);
+  }
   await options.db.transaction().execute(async (tx) => {
     await insertSender(tx, { id, name });
     await appendAuditEvent(tx, {
