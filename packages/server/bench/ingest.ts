@@ -41,6 +41,8 @@ interface Started {
   keyId?: string;
   privateJwk?: JsonWebKey;
   nationalId?: string;
+  /** Send a command line to the child and read its one-line JSON answer. */
+  ask(command: string): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -52,18 +54,23 @@ async function startChild(script: string): Promise<Started> {
     process.execPath,
     [...profile, '--import', 'tsx', new URL(script, import.meta.url).pathname],
     {
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['pipe', 'pipe', 'inherit'],
       env: process.env,
     },
   );
-  const firstLine = await new Promise<string>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
-  });
-  const info = JSON.parse(firstLine) as Omit<Started, 'stop'>;
+  const lines = createInterface({ input: child.stdout! });
+  const nextLine = () =>
+    new Promise<string>((resolve, reject) => {
+      lines.once('line', resolve);
+      child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+    });
+  const info = JSON.parse(await nextLine()) as Omit<Started, 'stop' | 'ask'>;
   return {
     ...info,
+    ask: async (command: string) => {
+      child.stdin!.write(`${command}\n`);
+      return JSON.parse(await nextLine());
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         // A server that does not stop within 30 s is a finding, but must not hang the bench.
