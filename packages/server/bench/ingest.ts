@@ -158,6 +158,13 @@ if (stages.has('ingest')) {
       `ingest c=${concurrency}: ${fmt(result.perSecond)} letters/s, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, statuses ${JSON.stringify(result.statuses)}`,
     );
   }
+  // The notifications those letters queued, sent by the workers over SMTP to the mail sink.
+  const drain = await kuvert.ask('drain');
+  const drainRate = drain.drained! / drain.seconds!;
+  rows.push({ name: 'notification email drain (pg-boss → SMTP)', concurrency: 'workers', perSecond: drainRate });
+  log(
+    `notifications: ${drain.drained} sent in ${drain.seconds!.toFixed(1)} s = ${fmt(drainRate)} emails/s (the sink keeps the last ${drain.sinkMessages})`,
+  );
   await kuvert.stop();
 }
 

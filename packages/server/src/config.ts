@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 
 /**
@@ -135,6 +136,18 @@ function publicUrl(description: string) {
   } satisfies Setting<string>;
 }
 
+function count(description: string, fallback: () => number, shown: string) {
+  return {
+    description,
+    shownDefault: shown,
+    parse: (raw: string | undefined) => {
+      if (raw === undefined || raw === '') return fallback();
+      if (!/^[1-9]\d{0,2}$/.test(raw)) throw new ConfigProblem(`must be a whole number from 1 to 999, got "${raw}"`);
+      return Number(raw);
+    },
+  } satisfies Setting<number>;
+}
+
 function trustProxy(description: string) {
   return {
     description,
@@ -225,6 +238,11 @@ export const settings = {
     'true outside production',
   ),
   KUVERT_WORKERS: flag('Run background jobs in this process.', true, 'true'),
+  KUVERT_PDF_THREADS: count(
+    'Worker threads that inspect uploaded PDFs (pdf.js), off the event loop.',
+    () => availableParallelism(),
+    'number of CPUs',
+  ),
   KUVERT_TRUST_PROXY: trustProxy(
     'Trust X-Forwarded-For from these proxies, so login rate limits and the audit log see the client address: `true` (any) or comma-separated addresses/CIDRs. Unset: the connection address is the client.',
   ),

@@ -57,7 +57,7 @@ export async function startRuntime(
     });
     const blobs = createBlobStore(config);
     if (blobs.close) stops.push(blobs.close.bind(blobs));
-    const pdf = createPdfInspector();
+    const pdf = createPdfInspector({ threads: config.KUVERT_PDF_THREADS });
     stops.push(() => pdf.close());
 
     const mailSink =

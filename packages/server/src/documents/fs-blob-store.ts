@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, writeFile as writeFileCallback } from 'node:fs';
 import { type FileHandle, mkdir, open, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import {
   assertValidBlobKey,
   BlobExistsError,
@@ -19,6 +20,9 @@ import {
  * one-to-one. Temp files start with a dot, which no key can contain, so they never
  * collide with a blob.
  */
+/** The callback form costs fewer objects per call than FileHandle at ingest rates. */
+const writeFileDurably = promisify(writeFileCallback);
+
 export class FsBlobStore implements BlobStore {
   readonly root: string;
   private readonly knownDirectories = new Set<string>();
@@ -38,27 +42,21 @@ export class FsBlobStore implements BlobStore {
     const file = this.pathOf(key);
     const directory = path.dirname(file);
     await this.ensureDirectory(directory);
-    let handle: FileHandle;
     try {
-      handle = await open(
-        file,
-        fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW,
-        0o600,
-      );
+      // Open (exclusively: a key is written once), write, fsync and close in one call.
+      await writeFileDurably(file, bytes, {
+        // 'wx' is O_CREAT | O_EXCL, which also refuses a symbolic link in the blob's place.
+        flag: 'wx',
+        mode: 0o600,
+        flush: true,
+      });
     } catch (error) {
       if (isErrno(error, 'EEXIST')) throw new BlobExistsError(key);
       if (isErrno(error, 'ENOENT')) this.knownDirectories.delete(directory);
+      // A partly written file that no row refers to; remove it if it is there.
+      if (!isErrno(error, 'ENOENT')) await unlink(file).catch(() => undefined);
       throw error;
     }
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } catch (error) {
-      await handle.close();
-      await unlink(file).catch(() => undefined);
-      throw error;
-    }
-    await handle.close();
     await (await this.directoryHandle(directory)).sync();
   }
 
