@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -15,6 +14,7 @@ import { type DemoData, ensureDemoData } from '../packages/server/src/demo.js';
 import { type Runtime, startRuntime } from '../packages/server/src/runtime.js';
 import { createTestDatabase } from '../packages/server/test/support/database.js';
 import { currentTotp } from '../packages/server/test/support/factories.js';
+import { freePort } from '../packages/server/test/support/ports.js';
 
 const run = promisify(execFile);
 const repoRoot = path.resolve(import.meta.dirname, '..');
@@ -174,17 +174,4 @@ async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_00
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error('timed out waiting');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(),
-      );
-    });
-  });
 }

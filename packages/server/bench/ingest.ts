@@ -161,7 +161,11 @@ if (stages.has('ingest')) {
   // The notifications those letters queued, sent by the workers over SMTP to the mail sink.
   const drain = await kuvert.ask('drain');
   const drainRate = drain.drained! / drain.seconds!;
-  rows.push({ name: 'notification email drain (pg-boss → SMTP)', concurrency: 'workers', perSecond: drainRate });
+  rows.push({
+    name: 'notification email drain (pg-boss → SMTP)',
+    concurrency: 'workers',
+    perSecond: drainRate,
+  });
   log(
     `notifications: ${drain.drained} sent in ${drain.seconds!.toFixed(1)} s = ${fmt(drainRate)} emails/s (the sink keeps the last ${drain.sinkMessages})`,
   );

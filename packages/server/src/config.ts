@@ -142,7 +142,8 @@ function count(description: string, fallback: () => number, shown: string) {
     shownDefault: shown,
     parse: (raw: string | undefined) => {
       if (raw === undefined || raw === '') return fallback();
-      if (!/^[1-9]\d{0,2}$/.test(raw)) throw new ConfigProblem(`must be a whole number from 1 to 999, got "${raw}"`);
+      if (!/^[1-9]\d{0,2}$/.test(raw))
+        throw new ConfigProblem(`must be a whole number from 1 to 999, got "${raw}"`);
       return Number(raw);
     },
   } satisfies Setting<number>;

@@ -51,6 +51,7 @@ export async function startRuntime(
     stops.push(() => db.destroy());
     await migrateToLatest(db);
 
+    await refuseNewKeysForOldData({ db, config });
     const keys = await loadMasterKeys({
       dataDir: config.dataDir,
       fromEnv: config.KUVERT_MASTER_KEYS,

@@ -9,6 +9,7 @@ import {
   BlobNotFoundError,
   type BlobStore,
 } from './blob-store.js';
+import { fsyncDirectory, writeDurableTempFile } from './durable-files.js';
 
 /**
  * Blobs as files under `${dataDir}/blobs`. A key `documents/3f2a…` lives at
@@ -143,32 +144,6 @@ export class FsBlobStore implements BlobStore {
       await fsyncDirectory(parent);
       if (parent === stop || parent === current) break;
     }
-  }
-}
-
-async function writeDurableTempFile(directory: string, bytes: Buffer): Promise<string> {
-  const temp = path.join(directory, `.tmp-${randomBytes(12).toString('hex')}`);
-  const handle = await open(temp, 'wx', 0o600);
-  try {
-    // Explicit, so the mode does not depend on the process umask.
-    await handle.chmod(0o600);
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } catch (error) {
-    await handle.close();
-    await unlink(temp).catch(() => undefined);
-    throw error;
-  }
-  await handle.close();
-  return temp;
-}
-
-async function fsyncDirectory(directory: string): Promise<void> {
-  const handle = await open(directory, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { type FileHandle, link, mkdir, open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { fsyncDirectory, writeDurableTempFile } from './durable-files.js';
 
 /**
  * Versioned master keys. Each document's data key is wrapped by one version; rotation adds
@@ -224,7 +225,7 @@ async function createKeyFile(file: string): Promise<string> {
   const directory = path.dirname(file);
   await mkdir(directory, { recursive: true, mode: 0o700 });
   const content = serialiseMasterKeys(freshMasterKeys());
-  const temp = await writeTempFile(directory, content);
+  const temp = await writeDurableTempFile(directory, content, KEY_FILE_NAME);
   try {
     await link(temp, file);
   } catch (error) {
@@ -242,7 +243,7 @@ async function createKeyFile(file: string): Promise<string> {
 /** Temp file 0600 + fsync + rename + directory fsync: readers see the old or the new file. */
 async function replaceFileAtomically(file: string, content: string): Promise<void> {
   const directory = path.dirname(file);
-  const temp = await writeTempFile(directory, content);
+  const temp = await writeDurableTempFile(directory, content, KEY_FILE_NAME);
   try {
     await rename(temp, file);
   } catch (error) {
@@ -250,32 +251,6 @@ async function replaceFileAtomically(file: string, content: string): Promise<voi
     throw error;
   }
   await fsyncDirectory(directory);
-}
-
-async function writeTempFile(directory: string, content: string): Promise<string> {
-  const temp = path.join(directory, `.${KEY_FILE_NAME}.${randomBytes(8).toString('hex')}.tmp`);
-  const handle = await open(temp, 'wx', 0o600);
-  try {
-    // The umask could only narrow 0600, but set it explicitly so the mode never depends on it.
-    await handle.chmod(0o600);
-    await handle.writeFile(content, 'utf8');
-    await handle.sync();
-  } catch (error) {
-    await handle.close();
-    await unlink(temp).catch(() => undefined);
-    throw error;
-  }
-  await handle.close();
-  return temp;
-}
-
-async function fsyncDirectory(directory: string): Promise<void> {
-  const handle = await open(directory, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 function formatMode(mode: number): string {
