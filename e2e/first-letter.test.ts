@@ -157,6 +157,41 @@ describe('the first letter travels end to end', () => {
   }, 120_000);
 });
 
+describe('every page (promises 6 and 8)', () => {
+  it.each(['/login', '/no-such-page'])(
+    '%s starts with a skip-to-content link and has a language switch for nb, nn and en',
+    async (path) => {
+      const page = await browser.newPage();
+      try {
+        await page.goto(`${publicUrl}${path}`);
+        await page.locator('main#main').waitFor();
+        await page.keyboard.press('Tab');
+        const focused = await page.evaluate(() => {
+          const element = (
+            globalThis as unknown as {
+              document: { activeElement: { getAttribute(name: string): string | null } | null };
+            }
+          ).document.activeElement;
+          return element?.getAttribute('href') ?? null;
+        });
+        expect(focused).toBe('#main');
+        const languages = await page
+          .locator('select#language option')
+          .evaluateAll((options) =>
+            options.map((option) => (option as unknown as { value: string }).value),
+          );
+        expect(languages.sort()).toEqual(['en', 'nb', 'nn']);
+        for (const language of ['nn', 'en', 'nb']) {
+          await page.selectOption('select#language', language);
+          await expect.poll(() => page.getAttribute('html', 'lang')).toBe(language);
+        }
+      } finally {
+        await page.close();
+      }
+    },
+  );
+});
+
 /** The little of a browser canvas this test reads (the test itself is compiled without DOM types). */
 interface Canvas {
   width: number;
