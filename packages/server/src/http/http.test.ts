@@ -51,6 +51,9 @@ afterAll(async () => {
 });
 
 /** A few representative responses: JSON API, problem, HTML, SPA path, static asset. */
+/** Pages are served on the canonical origin only; inject defaults to Host: localhost:80. */
+const canonical = { host: new URL(testPublicUrl).host };
+
 async function representativeResponses(): Promise<Array<[string, LightMyRequestResponse]>> {
   const app = kuvert.app;
   const responses: Array<[string, LightMyRequestResponse]> = [
@@ -65,10 +68,13 @@ async function representativeResponses(): Promise<Array<[string, LightMyRequestR
     ['health', await app.inject({ method: 'GET', url: '/healthz' })],
   ];
   if (webAppBuilt) {
-    responses.push(['web app index', await app.inject({ method: 'GET', url: '/' })]);
+    responses.push([
+      'web app index',
+      await app.inject({ method: 'GET', url: '/', headers: canonical }),
+    ]);
     responses.push([
       'SPA path',
-      await app.inject({ method: 'GET', url: `/letters/${randomUUID()}` }),
+      await app.inject({ method: 'GET', url: `/letters/${randomUUID()}`, headers: canonical }),
     ]);
   }
   if (someAsset) {
@@ -134,7 +140,7 @@ describe('security headers on every response (security invariant 9)', () => {
   it.skipIf(!webAppBuilt)(
     'the web app index has no inline script, style or event handler',
     async () => {
-      const html = (await kuvert.app.inject({ method: 'GET', url: '/' })).body;
+      const html = (await kuvert.app.inject({ method: 'GET', url: '/', headers: canonical })).body;
       const scripts = html.match(/<script\b[^>]*>/gi) ?? [];
       expect(scripts.length).toBeGreaterThan(0);
       for (const tag of scripts) expect(tag).toMatch(/\ssrc="\/[^"]+"/);
@@ -213,10 +219,23 @@ describe('RFC 9457 problem responses', () => {
     expect(response.json().code).toBe('not_found');
   });
 
+  it.skipIf(!webAppBuilt)(
+    'a page opened under another host name is redirected to the canonical origin',
+    async () => {
+      const response = await kuvert.app.inject({
+        method: 'GET',
+        url: '/letters/abc?x=1',
+        headers: { host: '127.0.0.1:8080' },
+      });
+      expect(response.statusCode).toBe(308);
+      expect(response.headers.location).toBe(`${testPublicUrl}/letters/abc?x=1`);
+    },
+  );
+
   it.skipIf(!webAppBuilt)('an unknown SPA path answers the web app index', async () => {
-    const index = await kuvert.app.inject({ method: 'GET', url: '/' });
+    const index = await kuvert.app.inject({ method: 'GET', url: '/', headers: canonical });
     for (const url of [`/letters/${randomUUID()}`, '/settings/sessions', '/no/such/page?x=1']) {
-      const response = await kuvert.app.inject({ method: 'GET', url });
+      const response = await kuvert.app.inject({ method: 'GET', url, headers: canonical });
       expect(response.statusCode, url).toBe(200);
       expect(response.headers['content-type'], url).toBe('text/html; charset=utf-8');
       expect(response.body, url).toBe(index.body);

@@ -66,6 +66,7 @@ const isApiPath = (url: string) => /^\/(api|dev|problems|\.well-known|assets)(\/
 export function webAppRoutes(context: AppContext): FastifyPluginAsyncTypebox {
   const files = loadWebApp(webDist);
   const index = files.get('/index.html');
+  const canonicalHost = new URL(context.config.KUVERT_PUBLIC_URL).host;
   if (!index) context.log.warn('web app is not built: run `npm run build:web`');
 
   // Not encapsulated: the not-found handler must be the root one.
@@ -97,6 +98,11 @@ export function webAppRoutes(context: AppContext): FastifyPluginAsyncTypebox {
           .send(file.body);
       }
       if (isRead && !isApiPath(pathname) && index) {
+        // The web app lives on the canonical origin only: its session cookie and CSRF checks
+        // are bound to it, so a page opened under another host name is sent there.
+        if (request.host !== canonicalHost) {
+          return reply.redirect(`${context.config.KUVERT_PUBLIC_URL}${request.url}`, 308);
+        }
         return reply
           .header('content-type', index.contentType)
           .header('cache-control', 'no-cache')
