@@ -31,6 +31,15 @@ export interface JobQueue {
     payload: Static<S>,
     options: { when: RawBuilder<unknown> },
   ): RawBuilder<unknown>;
+  /**
+   * The same insert, one job per row of `from` (a relation of the same statement), with the
+   * payload a jsonb expression over that row. Not checked when enqueued, since its values exist
+   * only in the database; the worker checks it against the job's schema before running it.
+   */
+  insertStatementFrom(
+    job: JobDefinition,
+    options: { from: RawBuilder<unknown>; payload: RawBuilder<unknown> },
+  ): RawBuilder<unknown>;
   /** Start handling jobs in this process. */
   work(context: AppContext): Promise<void>;
   stop(): Promise<void>;

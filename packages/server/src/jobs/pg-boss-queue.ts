@@ -85,7 +85,15 @@ export async function createPgBossQueue(options: {
     ): RawBuilder<unknown> {
       if (!known.has(job.name)) throw new Error(`Job ${job.name} is not in the job registry`);
       assertPayload(job, payload);
-      return jobInsertSql(job, payload, when);
+      return jobInsertSql(job, sql`${JSON.stringify(payload)}::jsonb`, sql``, when);
+    },
+
+    insertStatementFrom(
+      job: JobDefinition,
+      { from, payload }: { from: RawBuilder<unknown>; payload: RawBuilder<unknown> },
+    ): RawBuilder<unknown> {
+      if (!known.has(job.name)) throw new Error(`Job ${job.name} is not in the job registry`);
+      return jobInsertSql(job, payload, sql`, ${from}`, sql`true`);
     },
 
     async work(context: AppContext): Promise<void> {
@@ -129,20 +137,21 @@ function executorAsPgBossDb(tx: Executor): PgBoss.Db {
  */
 function jobInsertSql(
   job: JobDefinition,
-  payload: unknown,
+  payload: RawBuilder<unknown>,
+  alsoFrom: RawBuilder<unknown>,
   when: RawBuilder<unknown>,
 ): RawBuilder<unknown> {
   const { retryLimit, retryDelay, retryBackoff } = retryOptions(job);
   return sql`insert into pgboss.job (id, name, data, priority, start_after, dead_letter, expire_in,
       keep_until, retry_limit, retry_delay, retry_backoff, policy)
-    select gen_random_uuid(), q.name, ${JSON.stringify(payload)}::jsonb, 0, now(), q.dead_letter,
+    select gen_random_uuid(), q.name, ${payload}, 0, now(), q.dead_letter,
       coalesce(q.expire_seconds * interval '1s', interval '15 minutes'),
       now() + cast(coalesce((q.retention_minutes * 60)::text, '14 days') as interval),
       coalesce(${retryLimit}::int, q.retry_limit, 2),
       greatest(coalesce(${retryDelay}::int, q.retry_delay, 0), 1),
       ${retryBackoff}::bool,
       q.policy
-    from pgboss.queue q
+    from pgboss.queue q${alsoFrom}
     where q.name = ${job.name} and ${when}`;
 }
 

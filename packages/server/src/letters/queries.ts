@@ -27,31 +27,37 @@ export async function findLetterForSender(db: Executor, senderId: string, letter
 }
 
 export interface LetterInsert {
+  /** `select id from mailboxes where …`: the recipient, found in the same statement. */
+  mailbox: RawBuilder<{ id: string }>;
   nonce: { keyId: string; nonce: string; expiresAt: Date };
-  letter: NewLetter & { delivered_at: Date };
+  letter: Omit<NewLetter, 'mailbox_id'> & { delivered_at: Date };
   document: Omit<Insertable<DocumentsTable>, 'mailbox_id' | 'letter_id' | 'created_at'>;
-  /** Builds the notification job's insert, to run only when the letter was inserted. */
-  notification: (when: RawBuilder<unknown>) => RawBuilder<unknown>;
+  /** Builds the notification job's insert from the `letter` relation of the statement. */
+  notification: (letter: RawBuilder<unknown>) => RawBuilder<unknown>;
 }
 
 /**
- * Record the signature's nonce, insert the letter and its document and enqueue the
- * notification, in ONE statement: one round trip and one commit per letter, which is what
- * bounds ingest on a small machine (see docs/benchmarks.md). A nonce seen before inserts
- * nothing; a (sender, messageId) seen before inserts nothing but the nonce.
+ * Find the mailbox, record the signature's nonce, insert the letter and its document and
+ * enqueue the notification, in ONE statement: one round trip and one commit per letter, which
+ * is what bounds ingest on a small machine (see docs/benchmarks.md). A nonce seen before
+ * inserts nothing; a (sender, messageId) seen before, or no such mailbox, inserts nothing but
+ * the nonce.
  */
 export async function insertLetterOnce(db: Executor, input: LetterInsert) {
   const { nonce, letter, document } = input;
-  const result = await sql<{ nonce_fresh: boolean; inserted: boolean }>`
-    with nonce as (
+  const result = await sql<{ mailbox_found: boolean; nonce_fresh: boolean; inserted: boolean }>`
+    with mailbox as (
+      ${input.mailbox}
+    ), nonce as (
       insert into signature_nonces (key_id, nonce, expires_at)
       values (${nonce.keyId}, ${nonce.nonce}, ${nonce.expiresAt})
       on conflict do nothing
       returning 1
     ), letter as (
       insert into letters (mailbox_id, id, sender_id, message_id, submission_hash, subject, delivered_at)
-      select ${letter.mailbox_id}::uuid, ${letter.id}::uuid, ${letter.sender_id}::uuid, ${letter.message_id}::uuid,
+      select mailbox.id, ${letter.id}::uuid, ${letter.sender_id}::uuid, ${letter.message_id}::uuid,
         ${letter.submission_hash}::bytea, ${letter.subject}, ${letter.delivered_at}::timestamptz
+      from mailbox
       where exists (select 1 from nonce)
       on conflict (sender_id, message_id) do nothing
       returning mailbox_id, id
@@ -64,13 +70,19 @@ export async function insertLetterOnce(db: Executor, input: LetterInsert) {
       from letter
       returning 1
     ), job as (
-      ${input.notification(sql`exists (select 1 from letter)`)}
+      ${input.notification(sql`letter`)}
       returning 1
     )
-    select exists (select 1 from nonce) as nonce_fresh, exists (select 1 from letter) as inserted
+    select exists (select 1 from mailbox) as mailbox_found,
+      exists (select 1 from nonce) as nonce_fresh,
+      exists (select 1 from letter) as inserted
   `.execute(db);
   const row = result.rows[0];
-  return { nonceFresh: row?.nonce_fresh === true, inserted: row?.inserted === true };
+  return {
+    mailboxFound: row?.mailbox_found === true,
+    nonceFresh: row?.nonce_fresh === true,
+    inserted: row?.inserted === true,
+  };
 }
 
 const inboxColumns = [

@@ -1,13 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { Value } from 'typebox/value';
 import { appendAuditEvent } from '../audit/service.js';
 import type { AppContext } from '../context.js';
 import type { Letter } from '../db/schema.js';
 import { openDocument, type SealedDocument, sealDocument } from '../documents/envelope.js';
-import type { PdfInspection } from '../documents/pdf-inspection.js';
 import { KuvertError } from '../errors.js';
 import { parseNationalId } from '../mailboxes/national-id.js';
-import { findMailboxByEmail, findMailboxByNationalId } from '../mailboxes/service.js';
+import { mailboxIdQueryFor } from '../mailboxes/service.js';
 import { notifyLetterJob } from '../notifications/notify-letter.job.js';
 import type { PendingNonce } from '../senders/authenticate.js';
 import { boundaryOf, type FormPart, parseMultipart } from './multipart.js';
@@ -87,7 +87,9 @@ function submissionHash(submission: Submission, documentSha256: Buffer): Buffer 
     .digest();
 }
 
-export function presentSenderLetter(letter: Letter): SenderLetter {
+export function presentSenderLetter(
+  letter: Pick<Letter, 'id' | 'message_id' | 'delivered_at' | 'notified_at' | 'read_at'>,
+): SenderLetter {
   return {
     id: letter.id,
     messageId: letter.message_id,
@@ -109,23 +111,14 @@ function replayOf(existing: Letter, hash: Buffer): SenderLetter {
   return presentSenderLetter(existing);
 }
 
-/**
- * Find the recipient's mailbox. The national identity number is checked at once (it throws
- * before any I/O); the lookup itself is the returned promise.
- */
-function resolveRecipient(context: AppContext, recipient: LetterMetadata['recipient']) {
-  if ('nationalId' in recipient) {
-    const parsed = parseNationalId(recipient.nationalId, {
-      acceptSynthetic: context.config.KUVERT_ACCEPT_SYNTHETIC_IDS,
-    });
-    if (!parsed.ok) throw new KuvertError('invalid_national_id', parsed.reason);
-    return findMailboxByNationalId({
-      db: context.db,
-      keys: context.keys,
-      nationalId: parsed.value,
-    });
-  }
-  return findMailboxByEmail({ db: context.db, email: recipient.email });
+/** The recipient's mailbox as a query; an invalid national identity number is refused here. */
+function recipientMailbox(context: AppContext, recipient: LetterMetadata['recipient']) {
+  if (!('nationalId' in recipient)) return mailboxIdQueryFor({ email: recipient.email });
+  const parsed = parseNationalId(recipient.nationalId, {
+    acceptSynthetic: context.config.KUVERT_ACCEPT_SYNTHETIC_IDS,
+  });
+  if (!parsed.ok) throw new KuvertError('invalid_national_id', parsed.reason);
+  return mailboxIdQueryFor({ keys: context.keys, nationalId: parsed.value });
 }
 
 /**
@@ -141,31 +134,27 @@ export async function deliverLetter(options: {
   submission: Submission;
 }): Promise<{ letter: SenderLetter; created: boolean }> {
   const { context, senderId, submission } = options;
+  const mailbox = recipientMailbox(context, submission.metadata.recipient);
   const documentSha256 = createHash('sha256').update(submission.document.bytes).digest();
   const hash = submissionHash(submission, documentSha256);
   const letterId = randomUUID();
   const documentId = randomUUID();
   const blobKey = `documents/${documentId}`;
-  // Independent steps run side by side, so a letter waits for the slowest of them only;
-  // on any refusal the ciphertext, if written, is removed again.
-  const mailboxLookup = resolveRecipient(context, submission.metadata.recipient);
-  const [recipient, inspection, stored] = await Promise.allSettled([
-    mailboxLookup,
+  // Inspection and encryption + durable write run side by side; on a refusal the ciphertext,
+  // if written, is removed again.
+  const [inspection, stored] = await Promise.allSettled([
     context.pdf.inspect(submission.document.bytes),
     sealAndStore({ context, submission, letterId, documentId, blobKey, documentSha256 }),
   ]);
-  const failure = [recipient, inspection, stored].find((result) => result.status === 'rejected');
-  if (failure || recipient.status !== 'fulfilled' || !recipient.value) {
+  if (inspection.status === 'rejected' || stored.status === 'rejected') {
     if (stored.status === 'fulfilled') await context.blobs.delete(blobKey);
-    if (failure) throw failure.reason;
-    throw new KuvertError('recipient_not_found');
+    throw inspection.status === 'rejected'
+      ? inspection.reason
+      : (stored as PromiseRejectedResult).reason;
   }
-  const mailbox = recipient.value;
-  const sealed = (stored as PromiseFulfilledResult<SealedDocument>).value;
-  const pageCount = (inspection as PromiseFulfilledResult<PdfInspection>).value.pageCount;
+  const sealed = stored.value;
 
   const letter = {
-    mailbox_id: mailbox.id,
     id: letterId,
     sender_id: senderId,
     message_id: submission.metadata.messageId,
@@ -176,6 +165,7 @@ export async function deliverLetter(options: {
   let outcome: Awaited<ReturnType<typeof insertLetterOnce>>;
   try {
     outcome = await insertLetterOnce(context.db, {
+      mailbox,
       nonce: options.nonce,
       letter,
       document: {
@@ -183,18 +173,18 @@ export async function deliverLetter(options: {
         filename: submission.document.filename,
         content_type: 'application/pdf',
         size_bytes: submission.document.bytes.length,
-        page_count: pageCount,
+        page_count: inspection.value.pageCount,
         sha256: sealed.sha256,
         blob_key: blobKey,
         wrapped_key: sealed.wrappedKey,
         key_version: sealed.keyVersion,
       },
-      notification: (when) =>
-        context.queue.insertStatement(
-          notifyLetterJob,
-          { mailboxId: mailbox.id, letterId },
-          { when },
-        ),
+      // One notification per inserted letter; the worker checks the payload's schema.
+      notification: (inserted) =>
+        context.queue.insertStatementFrom(notifyLetterJob, {
+          from: inserted,
+          payload: sql`jsonb_build_object('mailboxId', ${inserted}.mailbox_id, 'letterId', ${inserted}.id)`,
+        }),
     });
   } catch (error) {
     await context.blobs.delete(blobKey);
@@ -213,6 +203,7 @@ export async function deliverLetter(options: {
       logReason: `replayed nonce for key ${options.nonce.keyId}`,
     });
   }
+  if (!outcome.mailboxFound) throw new KuvertError('recipient_not_found');
   // The messageId was used before: a retry of that letter, or a conflict.
   const earlier = await findLetterBySenderMessageId(
     context.db,

@@ -1,4 +1,4 @@
-import { type Insertable, sql } from 'kysely';
+import { type Insertable, type RawBuilder, sql } from 'kysely';
 import type { Executor } from '../db/database.js';
 import type { MailboxesTable } from '../db/schema.js';
 
@@ -70,4 +70,20 @@ export async function updatePasswordHash(
     .set({ password_hash: passwordHash })
     .where('id', '=', mailboxId)
     .execute();
+}
+
+/**
+ * The mailbox of a recipient as a SQL query (`select id …`), for a statement that finds the
+ * mailbox and acts on it in one round trip (letter ingest).
+ */
+export function mailboxIdQuery(
+  recipient: { nationalIdHash: Buffer } | { email: string },
+): RawBuilder<{ id: string }> {
+  return 'nationalIdHash' in recipient
+    ? sql<{
+        id: string;
+      }>`select id from mailboxes where national_id_hash = ${recipient.nationalIdHash}`
+    : sql<{
+        id: string;
+      }>`select id from mailboxes where lower(email) = ${recipient.email.trim().toLowerCase()}`;
 }

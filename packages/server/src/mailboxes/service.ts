@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { type Algorithm, type Options as Argon2Options, hash, parseOptions } from '@node-rs/argon2';
+import type { RawBuilder } from 'kysely';
 import { Secret, TOTP } from 'otpauth';
 import { appendAuditEvent } from '../audit/service.js';
 import type { Db, Executor } from '../db/database.js';
@@ -12,6 +13,7 @@ import {
   findMailboxByEmail as findByEmail,
   findMailboxByNationalIdHash,
   insertMailbox,
+  mailboxIdQuery,
 } from './queries.js';
 
 // ---------------------------------------------------------------------------------------
@@ -259,6 +261,20 @@ export async function findMailboxByEmail(options: { db: Executor; email: string 
   const email = options.email.trim();
   if (email === '') return undefined;
   return findByEmail(options.db, email);
+}
+
+/**
+ * The recipient's mailbox id as a SQL query, for letter ingest's single statement. The
+ * national identity number must already be validated (parseNationalId).
+ */
+export function mailboxIdQueryFor(
+  recipient: { keys: MasterKeys; nationalId: string } | { email: string },
+): RawBuilder<{ id: string }> {
+  return 'nationalId' in recipient
+    ? mailboxIdQuery({
+        nationalIdHash: lookupHash(recipient.nationalId, nationalIdPurpose, recipient.keys),
+      })
+    : mailboxIdQuery({ email: recipient.email });
 }
 
 /** The keyed hash a mailbox is found by; also what login looks credentials up with. */
