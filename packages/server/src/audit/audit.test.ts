@@ -188,6 +188,24 @@ describe('verifyAuditChain detects tampering (security invariant 8)', () => {
     expect(await verifyAuditChain(db)).toBeNull();
   });
 
+  it('an edited time: returns its sequence number', async () => {
+    const seqs = await sequenceNumbers();
+    const target = seqs[1]!;
+    const original = await db
+      .selectFrom('audit_log')
+      .select('at')
+      .where('seq', '=', target)
+      .executeTakeFirstOrThrow();
+    await tamper((tx) =>
+      sql`update audit_log set at = at - interval '1 day' where seq = ${target}`.execute(tx),
+    );
+    expect(await verifyAuditChain(db)).toBe(target);
+    await tamper((tx) =>
+      sql`update audit_log set at = ${original.at} where seq = ${target}`.execute(tx),
+    );
+    expect(await verifyAuditChain(db)).toBeNull();
+  });
+
   it('a forged hash on an entry: returns its sequence number', async () => {
     const seqs = await sequenceNumbers();
     const target = seqs[3]!;
@@ -221,6 +239,7 @@ describe('verifyAuditChain detects tampering (security invariant 8)', () => {
     const details = { ...(row.details as Record<string, unknown>), ip: '203.0.113.66' };
     // The canonical form of audit/service.ts, recomputed as a forger without any key could.
     const canonical = JSON.stringify([
+      row.at.toISOString(),
       row.actor,
       row.action,
       row.subject,

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Executor } from '../db/database.js';
 
 export interface AuditEntryInput {
+  at: Date;
   actor: string;
   action: string;
   subject: string | null;
@@ -32,6 +33,7 @@ export async function insertAuditEntry(tx: Executor, entry: AuditEntryInput): Pr
   await tx
     .insertInto('audit_log')
     .values({
+      at: entry.at,
       actor: entry.actor,
       action: entry.action,
       subject: entry.subject,

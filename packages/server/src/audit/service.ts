@@ -26,9 +26,10 @@ export interface AuditEvent {
   details?: Record<string, unknown>;
 }
 
-/** The hash that links an entry to the one before it. */
-function chainHash(prevHash: Buffer, event: Required<AuditEvent>): Buffer {
+/** The hash that links an entry to the one before it; it covers when the entry was made, too. */
+function chainHash(prevHash: Buffer, at: Date, event: Required<AuditEvent>): Buffer {
   const canonical = JSON.stringify([
+    at.toISOString(),
     event.actor,
     event.action,
     event.subject,
@@ -59,10 +60,13 @@ export async function appendAuditEvent(tx: Executor, event: AuditEvent): Promise
   const complete = { subject: null, details: {}, ...event } as Required<AuditEvent>;
   await lockAuditChain(tx);
   const prevHash = (await findLastAuditHash(tx)) ?? genesis;
+  // Millisecond precision, so the time read back from PostgreSQL hashes the same.
+  const at = new Date();
   await insertAuditEntry(tx, {
     ...complete,
+    at,
     prevHash,
-    hash: chainHash(prevHash, complete),
+    hash: chainHash(prevHash, at, complete),
   });
 }
 
@@ -70,7 +74,7 @@ export async function appendAuditEvent(tx: Executor, event: AuditEvent): Promise
 export async function verifyAuditChain(db: Db): Promise<string | null> {
   let prevHash: Buffer = genesis;
   for (const entry of await listAuditEntries(db)) {
-    const expected = chainHash(prevHash, {
+    const expected = chainHash(prevHash, entry.at, {
       actor: entry.actor,
       action: entry.action as AuditAction,
       subject: entry.subject,
