@@ -3,10 +3,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { AxeBuilder } from '@axe-core/playwright';
 import { KuvertClient, loadSenderKey } from '@kuvert/sdk';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../packages/server/src/app.js';
 import { loadConfig } from '../packages/server/src/config.js';
@@ -113,9 +114,11 @@ describe('the first letter travels end to end', () => {
     expect(letterLink).toBeDefined();
 
     // 3. The link opens the login; the recipient logs in with passphrase and TOTP.
-    const page = await browser.newPage();
+    // A context of its own: axe-core injects its script per context.
+    const page = await (await browser.newContext()).newPage();
     await page.goto(letterLink!);
     await page.waitForURL(/\/login/);
+    await expectAccessible(page, 'login');
     await page.fill('#national-id', demo.recipient.nationalId);
     await page.fill('#password', demo.recipient.password);
     await page.fill('#totp', currentTotp(demo.recipient.totpSecret));
@@ -140,7 +143,13 @@ describe('the first letter travels end to end', () => {
     });
     expect(drawn.width).toBeGreaterThan(100);
     expect(drawn.dark).toBeGreaterThan(100); // text was drawn, not a blank canvas
+    await expectAccessible(page, 'letter');
     await page.screenshot({ path: path.join(repoRoot, 'var', 'e2e-letter.png') }).catch(() => {});
+
+    // The inbox, too, is accessible.
+    await page.goto(`${publicUrl}/`);
+    await page.locator('[data-testid="letter-row"]').first().waitFor();
+    await expectAccessible(page, 'inbox');
 
     // 5. The sender sees that the letter was read.
     const client = new KuvertClient({
@@ -191,6 +200,20 @@ describe('every page (promises 6 and 8)', () => {
     },
   );
 });
+
+/** axe-core finds no serious or critical accessibility violation (WCAG 2.1 A and AA rules). */
+async function expectAccessible(page: Page, what: string): Promise<void> {
+  const results = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+    .analyze();
+  const serious = results.violations
+    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+    .map(
+      (violation) =>
+        `${violation.id}: ${violation.help} (${violation.nodes.map((node) => node.target.join(' ')).join(', ')})`,
+    );
+  expect(serious, `accessibility of the ${what} page`).toEqual([]);
+}
 
 /** The little of a browser canvas this test reads (the test itself is compiled without DOM types). */
 interface Canvas {
