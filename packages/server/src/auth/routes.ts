@@ -65,7 +65,7 @@ export function authRoutes(context: AuthContext): FastifyPluginAsyncTypebox {
       '/session',
       {
         config: { access: 'recipient' },
-        preHandler: requireRecipient(context),
+        preValidation: requireRecipient(context),
         schema: {
           tags: ['recipient'],
           summary: 'The current session',
@@ -86,7 +86,7 @@ export function authRoutes(context: AuthContext): FastifyPluginAsyncTypebox {
       '/session',
       {
         config: { access: 'recipient' },
-        preHandler: requireRecipient(context),
+        preValidation: requireRecipient(context),
         schema: {
           tags: ['recipient'],
           summary: 'Log out',

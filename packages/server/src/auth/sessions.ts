@@ -151,10 +151,10 @@ export async function endSession(options: {
 }
 
 /**
- * The preHandler for every recipient route: a live session or 401, and for anything but
+ * The preValidation hook for every recipient route: a live session or 401, and for anything but
  * GET/HEAD the CSRF token header and, when present, our own Origin, or 403.
  *
- *     app.get('/letters', { config: { access: 'recipient' }, preHandler: requireRecipient(context) }, …)
+ *     app.get('/letters', { config: { access: 'recipient' }, preValidation: requireRecipient(context) }, …)
  */
 export function requireRecipient(context: Pick<AppContext, 'db' | 'config'>) {
   return async function requireRecipientHandler(

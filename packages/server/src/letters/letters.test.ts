@@ -410,6 +410,32 @@ describe('the recipient reads letters', () => {
   });
 });
 
+describe('authentication comes before validation', () => {
+  it('an unauthenticated request with a malformed id is 401, not 422', async () => {
+    const recipientRoute = await kuvert.app.inject({
+      method: 'GET',
+      url: '/api/letters/not-a-uuid',
+    });
+    expect(recipientRoute.statusCode).toBe(401);
+    const senderRoute = await kuvert.app.inject({
+      method: 'GET',
+      url: '/api/v1/letters/not-a-uuid',
+    });
+    expect(senderRoute.statusCode).toBe(401);
+    expect(senderRoute.json().code).toBe('signature_invalid');
+  });
+
+  it('an authenticated request with a malformed id is 422 naming the parameter', async () => {
+    const signed = await signedInject(kuvert.app, {
+      method: 'GET',
+      url: '/api/v1/letters/not-a-uuid',
+      key: sender.key,
+    });
+    expect(signed.statusCode).toBe(422);
+    expect(signed.json().detail).toContain('id');
+  });
+});
+
 describe('encryption at rest', () => {
   it('the bytes on disk contain none of the PDF plaintext', async () => {
     const pdf = Buffer.from(await samplePdf());

@@ -11,8 +11,10 @@ const errorResponses = { 401: Problem, 403: Problem, 404: Problem };
 /** The recipient's letters, for the web app. Every query is scoped by the session's mailbox. */
 export function lettersRecipientRoutes(context: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
-    const preHandler = requireRecipient(context);
-    const base = { config: { access: 'recipient' as const }, preHandler };
+    // Authentication runs before validation, so a caller without a session learns nothing
+    // from how its parameters are judged: 401 comes first.
+    const preValidation = requireRecipient(context);
+    const base = { config: { access: 'recipient' as const }, preValidation };
     const security = [{ session: [] }];
 
     app.get(
@@ -105,6 +107,6 @@ export function lettersRecipientRoutes(context: AppContext): FastifyPluginAsyncT
 }
 
 function mailboxOf(request: FastifyRequest): string {
-  // requireRecipient ran as preHandler; without a session the route is not reached.
+  // requireRecipient ran before validation; without a session the route is not reached.
   return request.recipient!.mailboxId;
 }

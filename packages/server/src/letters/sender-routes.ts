@@ -40,7 +40,7 @@ export function lettersSenderRoutes(context: AppContext): FastifyPluginAsyncType
       {
         config: { access: 'sender' },
         bodyLimit: maxSubmissionBytes,
-        preHandler: requireSenderDeferringNonce,
+        preValidation: requireSenderDeferringNonce,
         schema: {
           tags: ['sender'],
           summary: 'Deliver a letter',
@@ -75,7 +75,7 @@ export function lettersSenderRoutes(context: AppContext): FastifyPluginAsyncType
       '/letters/:id',
       {
         config: { access: 'sender' },
-        preHandler: requireSender,
+        preValidation: requireSender,
         schema: {
           tags: ['sender'],
           summary: 'Status of a letter this sender delivered',
@@ -91,6 +91,6 @@ export function lettersSenderRoutes(context: AppContext): FastifyPluginAsyncType
 }
 
 function senderOf(request: FastifyRequest): string {
-  // authenticateSender ran as preHandler; without it the route would not be reached.
+  // authenticateSender ran before validation; without it the route would not be reached.
   return request.sender!.senderId;
 }
