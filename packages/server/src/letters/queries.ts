@@ -157,3 +157,13 @@ export async function markLetterRead(db: Executor, mailboxId: string, letterId: 
     .executeTakeFirst();
   return result !== undefined;
 }
+
+/** Whether a document row exists, by id alone: for cleaning up after a failed ingest. */
+export async function documentExists(db: Executor, documentId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('documents')
+    .select('id')
+    .where('id', '=', documentId)
+    .executeTakeFirst();
+  return row !== undefined;
+}

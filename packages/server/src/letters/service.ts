@@ -12,6 +12,7 @@ import { notifyLetterJob } from '../notifications/notify-letter.job.js';
 import type { PendingNonce } from '../senders/authenticate.js';
 import { boundaryOf, type FormPart, parseMultipart } from './multipart.js';
 import {
+  documentExists,
   findDocumentForMailbox,
   findLetterBySenderMessageId,
   findLetterForMailbox,
@@ -187,7 +188,11 @@ export async function deliverLetter(options: {
         }),
     });
   } catch (error) {
-    await context.blobs.delete(blobKey);
+    // The statement may have committed before the connection failed: remove the ciphertext
+    // only when no row refers to it. If even that cannot be checked, keep it (an orphan is
+    // harmless; a letter without its document is not).
+    const referenced = await documentExists(context.db, documentId).catch(() => true);
+    if (!referenced) await context.blobs.delete(blobKey);
     throw error;
   }
   if (outcome.inserted) {
