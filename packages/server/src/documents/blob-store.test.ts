@@ -114,6 +114,20 @@ describe.each([fsBackend(), s3Backend()])('BlobStore contract: $name', (backend)
 
   const newKey = () => `documents/${randomUUID()}`;
 
+  it('lists the keys under a prefix written before a time', async () => {
+    const keys = [newKey(), `documents/letters/${randomUUID()}`];
+    for (const key of keys) await store.put(key, randomBytes(10));
+    const listed = async (before: Date) => {
+      const found: string[] = [];
+      for await (const key of store.listOlderThan('documents', before)) found.push(key);
+      return found;
+    };
+    const later = await listed(new Date(Date.now() + 60_000));
+    for (const key of keys) expect(later).toContain(key);
+    const earlier = await listed(new Date(Date.now() - 60_000));
+    for (const key of keys) expect(earlier).not.toContain(key);
+  });
+
   it('round-trips bytes', async () => {
     const key = newKey();
     const bytes = randomBytes(100_000);

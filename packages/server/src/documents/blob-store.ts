@@ -15,6 +15,8 @@ export interface BlobStore {
   delete(key: string): Promise<void>;
   /** For /readyz: resolves when the store is reachable and writable. */
   check(): Promise<void>;
+  /** Keys under `prefix` (a key prefix such as `documents`) written before `before`. */
+  listOlderThan(prefix: string, before: Date): AsyncIterable<string>;
   close?(): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, writeFile as writeFileCallback } from 'node:fs';
-import { type FileHandle, mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -116,6 +116,28 @@ export class FsBlobStore implements BlobStore {
       if (!readBack.equals(probe)) throw new Error('Blob store check read back different bytes');
     } finally {
       await unlink(temp);
+    }
+  }
+
+  async *listOlderThan(prefix: string, before: Date): AsyncIterable<string> {
+    assertValidBlobKey(`${prefix}/x`);
+    yield* this.walk(path.join(this.root, ...prefix.split('/')), prefix.split('/'), before);
+  }
+
+  /** Files sit in a shard directory below their key's folders: `<folders…>/<shard>/<name>`. */
+  private async *walk(directory: string, folders: string[], before: Date): AsyncIterable<string> {
+    const entries = await readdir(directory, { withFileTypes: true }).catch((error: unknown) => {
+      if (isErrno(error, 'ENOENT')) return [];
+      throw error;
+    });
+    for (const entry of entries) {
+      const full = path.join(directory, entry.name);
+      if (entry.isDirectory()) {
+        yield* this.walk(full, [...folders, entry.name], before);
+      } else if (entry.isFile() && !entry.name.startsWith('.') && folders.length > 1) {
+        const { mtime } = await stat(full);
+        if (mtime < before) yield [...folders.slice(0, -1), entry.name].join('/');
+      }
     }
   }
 

@@ -4,6 +4,7 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
@@ -80,6 +81,24 @@ export class S3BlobStore implements BlobStore {
       new PutObjectCommand({ Bucket: this.bucket, Key: probeKey, Body: Buffer.alloc(0) }),
     );
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: probeKey }));
+  }
+
+  async *listOlderThan(prefix: string, before: Date): AsyncIterable<string> {
+    assertValidBlobKey(`${prefix}/x`);
+    let continuationToken: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: `${prefix}/`,
+          ...(continuationToken ? { ContinuationToken: continuationToken } : {}),
+        }),
+      );
+      for (const object of page.Contents ?? []) {
+        if (object.Key && object.LastModified && object.LastModified < before) yield object.Key;
+      }
+      continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (continuationToken);
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestKuvert, type TestKuvert } from '../../test/support/app.js';
+import { buildRecipient, buildSender, sendLetter } from '../../test/support/factories.js';
+import { sweepOrphanDocuments } from '../letters/service.js';
 import { startMaintenance } from './maintenance.js';
 
 let kuvert: TestKuvert;
@@ -33,5 +35,30 @@ describe('maintenance', () => {
     } finally {
       maintenance.stop();
     }
+  });
+
+  it('sweeps ciphertexts no document refers to, and keeps every referenced one', async () => {
+    const { context, app } = kuvert;
+    const sender = await buildSender(context);
+    const recipient = await buildRecipient(context);
+    const sent = await sendLetter(app, sender, { recipient: { nationalId: recipient.nationalId } });
+    expect(sent.statusCode).toBe(201);
+    const orphan = 'documents/0b4a1f6e-6a0c-4a47-9d1e-2f3c4b5a6d7e';
+    await context.blobs.put(orphan, Buffer.from('left behind by a crash'));
+
+    // Nothing is old enough yet: nothing goes.
+    expect(await sweepOrphanDocuments({ context, olderThan: new Date(Date.now() - 60_000) })).toBe(
+      0,
+    );
+    // Everything is "old": only the orphan goes.
+    expect(await sweepOrphanDocuments({ context, olderThan: new Date(Date.now() + 60_000) })).toBe(
+      1,
+    );
+    await expect(context.blobs.get(orphan)).rejects.toThrow();
+    const document = await context.db
+      .selectFrom('documents')
+      .select('blob_key')
+      .executeTakeFirstOrThrow();
+    expect((await context.blobs.get(document.blob_key)).length).toBeGreaterThan(0);
   });
 });

@@ -167,3 +167,17 @@ export async function documentExists(db: Executor, documentId: string): Promise<
     .executeTakeFirst();
   return row !== undefined;
 }
+
+/** Which of these blob keys a document row refers to. */
+export async function findReferencedBlobKeys(
+  db: Executor,
+  blobKeys: string[],
+): Promise<Set<string>> {
+  if (blobKeys.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('documents')
+    .select('blob_key')
+    .where('blob_key', 'in', blobKeys)
+    .execute();
+  return new Set(rows.map((row) => row.blob_key));
+}

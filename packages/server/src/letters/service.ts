@@ -17,6 +17,7 @@ import {
   findLetterBySenderMessageId,
   findLetterForMailbox,
   findLetterForSender,
+  findReferencedBlobKeys,
   insertLetterOnce,
   listDocumentsForLetters,
   listLettersForMailbox,
@@ -337,4 +338,34 @@ export async function recordLetterRead(options: {
   if (!(await markLetterRead(options.context.db, options.mailboxId, options.letterId))) {
     throw new KuvertError('not_found');
   }
+}
+
+/**
+ * Delete document ciphertexts that no row refers to and that are older than `olderThan`: what a
+ * crash between the durable blob write and the commit leaves behind. The age keeps an ingest in
+ * progress (seconds) far from the line. Returns how many were deleted.
+ */
+export async function sweepOrphanDocuments(options: {
+  context: AppContext;
+  olderThan: Date;
+}): Promise<number> {
+  const { context } = options;
+  let deleted = 0;
+  let batch: string[] = [];
+  const settle = async () => {
+    const referenced = await findReferencedBlobKeys(context.db, batch);
+    for (const key of batch) {
+      if (referenced.has(key)) continue;
+      await context.blobs.delete(key);
+      deleted++;
+    }
+    batch = [];
+  };
+  for await (const key of context.blobs.listOlderThan('documents', options.olderThan)) {
+    batch.push(key);
+    if (batch.length >= 500) await settle();
+  }
+  await settle();
+  if (deleted > 0) context.log.info({ deleted }, 'removed unreferenced document ciphertexts');
+  return deleted;
 }
