@@ -32,8 +32,11 @@ export interface LetterInsert {
   nonce: { keyId: string; nonce: string; expiresAt: Date };
   letter: Omit<NewLetter, 'mailbox_id'> & { delivered_at: Date };
   document: Omit<Insertable<DocumentsTable>, 'mailbox_id' | 'letter_id' | 'created_at'>;
-  /** Builds the notification job's insert from the `letter` relation of the statement. */
-  notification: (letter: RawBuilder<unknown>) => RawBuilder<unknown>;
+  /** Builds the notification job's insert: one job per row of `from`, with `payload` as data. */
+  notification: (parts: {
+    from: RawBuilder<unknown>;
+    payload: RawBuilder<unknown>;
+  }) => RawBuilder<unknown>;
 }
 
 /**
@@ -70,7 +73,10 @@ export async function insertLetterOnce(db: Executor, input: LetterInsert) {
       from letter
       returning 1
     ), job as (
-      ${input.notification(sql`letter`)}
+      ${input.notification({
+        from: sql`letter`,
+        payload: sql`jsonb_build_object('mailboxId', letter.mailbox_id, 'letterId', letter.id)`,
+      })}
       returning 1
     )
     select exists (select 1 from mailbox) as mailbox_found,

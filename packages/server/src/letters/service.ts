@@ -1,5 +1,4 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
 import { Value } from 'typebox/value';
 import { appendAuditEvent } from '../audit/service.js';
 import type { AppContext } from '../context.js';
@@ -182,11 +181,7 @@ export async function deliverLetter(options: {
         key_version: sealed.keyVersion,
       },
       // One notification per inserted letter; the worker checks the payload's schema.
-      notification: (inserted) =>
-        context.queue.insertStatementFrom(notifyLetterJob, {
-          from: inserted,
-          payload: sql`jsonb_build_object('mailboxId', ${inserted}.mailbox_id, 'letterId', ${inserted}.id)`,
-        }),
+      notification: (parts) => context.queue.insertStatementFrom(notifyLetterJob, parts),
     });
   } catch (error) {
     // The statement may have committed before the connection failed: remove the ciphertext
