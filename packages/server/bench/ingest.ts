@@ -126,6 +126,24 @@ type Row = {
 };
 const rows: Row[] = [];
 
+/** Signed letters at each concurrency against a server; one row per concurrency. */
+async function loadAtEachConcurrency(name: string, port: number): Promise<void> {
+  for (const concurrency of concurrencies) {
+    const requests = prepareLetters({ key, nationalId, port, count: lettersPerRun });
+    const result = await runLoad({ port, requests, concurrency, expectStatus: 201 });
+    rows.push({
+      name,
+      concurrency,
+      perSecond: result.perSecond,
+      p99Ms: result.p99Ms,
+      errors: result.errors,
+    });
+    log(
+      `${name} c=${concurrency}: ${fmt(result.perSecond)}/s, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, statuses ${JSON.stringify(result.statuses)}`,
+    );
+  }
+}
+
 // Ingest through the real API.
 const benchKey = generateSenderKey('ed25519');
 let key: SenderKey = {
@@ -144,20 +162,7 @@ if (stages.has('ingest')) {
     concurrency: 8,
     expectStatus: 201,
   }); // warm-up: JIT, connection pools, pdf.js workers
-  for (const concurrency of concurrencies) {
-    const requests = prepareLetters({ key, nationalId, port: kuvert.port, count: lettersPerRun });
-    const result = await runLoad({ port: kuvert.port, requests, concurrency, expectStatus: 201 });
-    rows.push({
-      name: 'ingest (Kuvert API)',
-      concurrency,
-      perSecond: result.perSecond,
-      p99Ms: result.p99Ms,
-      errors: result.errors,
-    });
-    log(
-      `ingest c=${concurrency}: ${fmt(result.perSecond)} letters/s, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, statuses ${JSON.stringify(result.statuses)}`,
-    );
-  }
+  await loadAtEachConcurrency('ingest (Kuvert API)', kuvert.port);
   // The notifications those letters queued, sent by the workers over SMTP to the mail sink.
   const drain = await kuvert.ask('drain');
   const drainRate = drain.drained! / drain.seconds!;
@@ -175,20 +180,7 @@ if (stages.has('ingest')) {
 // Baseline 1: bare Fastify route with the same body.
 if (stages.has('bare')) {
   const bare = await startChild('./bare-server.ts');
-  for (const concurrency of concurrencies) {
-    const requests = prepareLetters({ key, nationalId, port: bare.port, count: lettersPerRun });
-    const result = await runLoad({ port: bare.port, requests, concurrency, expectStatus: 201 });
-    rows.push({
-      name: 'baseline: bare Fastify route',
-      concurrency,
-      perSecond: result.perSecond,
-      p99Ms: result.p99Ms,
-      errors: result.errors,
-    });
-    log(
-      `bare fastify c=${concurrency}: ${fmt(result.perSecond)} req/s, p99 ${result.p99Ms.toFixed(1)} ms`,
-    );
-  }
+  await loadAtEachConcurrency('baseline: bare Fastify route', bare.port);
   await bare.stop();
 }
 

@@ -9,23 +9,6 @@ export async function insertMailbox(db: Executor, row: Insertable<MailboxesTable
   await db.insertInto('mailboxes').values(row).execute();
 }
 
-export async function findMailboxByNationalIdHash(db: Executor, nationalIdHash: Buffer) {
-  return db
-    .selectFrom('mailboxes')
-    .select(publicColumns)
-    .where('national_id_hash', '=', nationalIdHash)
-    .executeTakeFirst();
-}
-
-/** Emails are unique case-insensitively (the index is on lower(email)), so match the same way. */
-export async function findMailboxByEmail(db: Executor, email: string) {
-  return db
-    .selectFrom('mailboxes')
-    .select(publicColumns)
-    .where(sql<string>`lower(email)`, '=', email.toLowerCase())
-    .executeTakeFirst();
-}
-
 export async function findMailboxById(db: Executor, id: string) {
   return db.selectFrom('mailboxes').select(publicColumns).where('id', '=', id).executeTakeFirst();
 }

@@ -9,12 +9,7 @@ import { lookupHash, openValue, sealValue } from '../documents/envelope.js';
 import type { MasterKeys } from '../documents/master-keys.js';
 import { KuvertError } from '../errors.js';
 import { parseNationalId } from './national-id.js';
-import {
-  findMailboxByEmail as findByEmail,
-  findMailboxByNationalIdHash,
-  insertMailbox,
-  mailboxIdQuery,
-} from './queries.js';
+import { insertMailbox, mailboxIdQuery } from './queries.js';
 
 // ---------------------------------------------------------------------------------------
 // Passwords
@@ -239,28 +234,6 @@ export async function createMailbox(options: {
   }
   const totp = totpFor(totpSecret, email ?? 'mailbox');
   return { mailboxId, totpSecret: totp.secret.base32, otpauthUri: totp.toString() };
-}
-
-/** The mailbox of a national identity number (already validated by the caller or not). */
-export async function findMailboxByNationalId(options: {
-  db: Executor;
-  keys: MasterKeys;
-  nationalId: string;
-}) {
-  // Only the canonical 11 digits were ever hashed; anything else cannot have a mailbox.
-  // Synthetic numbers are looked up too: they only match when they were allowed to register.
-  const parsed = parseNationalId(options.nationalId, { acceptSynthetic: true });
-  if (!parsed.ok) return undefined;
-  return findMailboxByNationalIdHash(
-    options.db,
-    lookupHash(parsed.value, nationalIdPurpose, options.keys),
-  );
-}
-
-export async function findMailboxByEmail(options: { db: Executor; email: string }) {
-  const email = options.email.trim();
-  if (email === '') return undefined;
-  return findByEmail(options.db, email);
 }
 
 /**
