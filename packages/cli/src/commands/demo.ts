@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Config } from '@kuvert/server/config';
 import { demoPaths } from '@kuvert/server/demo';
-import * as OTPAuth from 'otpauth';
+import { totpFor, totpParameters } from '@kuvert/server/mailboxes/service';
+import { Secret } from 'otpauth';
 
 /**
  * `kuvert demo code`: the demo recipient's current TOTP code, for trying Kuvert without
@@ -23,12 +24,9 @@ export async function demoCommand(config: Readonly<Config>, argv: string[]): Pro
     process.stderr.write('No demo recipient yet: run `npm start` once first.\n');
     return 1;
   }
-  const totp = new OTPAuth.TOTP({
-    secret: OTPAuth.Secret.fromBase32(recipient.totpSecret),
-    digits: 6,
-    period: 30,
-  });
-  const remaining = 30 - (Math.floor(Date.now() / 1000) % 30);
+  // The same TOTP the login checks (one definition of its parameters).
+  const totp = totpFor(Buffer.from(Secret.fromBase32(recipient.totpSecret).bytes));
+  const remaining = totpParameters.period - (Math.floor(Date.now() / 1000) % totpParameters.period);
   process.stdout.write(
     `${totp.generate()}  (valid for ${remaining} s more; national identity number ${recipient.nationalId})\n`,
   );

@@ -13,7 +13,8 @@ export interface RouteEntry {
  * level fails at start-up, so no route can skip the isolation tests generated from this table.
  */
 class RouteTable {
-  readonly #routes = new Map<FastifyInstance, RouteEntry[]>();
+  // Weak: an app that is closed and dropped takes its table with it.
+  readonly #routes = new WeakMap<FastifyInstance, RouteEntry[]>();
 
   collectFrom(app: FastifyInstance): void {
     const entries: RouteEntry[] = [];

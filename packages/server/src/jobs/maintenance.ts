@@ -3,8 +3,11 @@ import { sweepOrphanDocuments } from '../letters/service.js';
 import { deleteExpiredSignatureNonces } from '../senders/queries.js';
 
 const intervalMs = 60_000;
-/** Orphaned ciphertexts are swept once an hour, those older than an hour. */
-const orphanSweepEvery = 60;
+/**
+ * Orphaned ciphertexts (only a crash makes them) are swept once a day, those older than an
+ * hour. The sweep lists every document blob, so it runs rarely rather than on a hot path.
+ */
+const orphanSweepEvery = 24 * 60;
 const orphanAgeMs = 60 * 60_000;
 
 /**
