@@ -3,7 +3,7 @@ import { type Algorithm, type Options as Argon2Options, hash, parseOptions } fro
 import type { RawBuilder } from 'kysely';
 import { Secret, TOTP } from 'otpauth';
 import { appendAuditEvent } from '../audit/service.js';
-import type { Db, Executor } from '../db/database.js';
+import type { Db } from '../db/database.js';
 import type { Language } from '../db/schema.js';
 import { lookupHash, openValue, sealValue } from '../documents/envelope.js';
 import type { MasterKeys } from '../documents/master-keys.js';
