@@ -1,4 +1,5 @@
 import Fastify from 'fastify';
+import { onStopRequested, sendToBench } from './ipc.js';
 
 /**
  * Baseline: a bare Fastify route that accepts the same multipart body as a buffer and
@@ -13,7 +14,5 @@ app.post('/api/v1/letters', async (request, reply) =>
 );
 await app.listen({ port: 0, host: '127.0.0.1' });
 const address = app.server.address();
-process.stdout.write(
-  `${JSON.stringify({ port: typeof address === 'object' && address ? address.port : 0 })}\n`,
-);
-process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
+onStopRequested(() => app.close());
+sendToBench({ type: 'ready', port: typeof address === 'object' && address ? address.port : 0 });

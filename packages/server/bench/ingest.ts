@@ -1,10 +1,8 @@
-import { spawn } from 'node:child_process';
 import type { JsonWebKey } from 'node:crypto';
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, open, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { createPublicKey, randomUUID } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { encodeLetterForm, generateSenderKey, type SenderKey, signRequest } from '@kuvert/sdk';
 import { sealDocument } from '../src/documents/envelope.js';
 import type { MasterKeys } from '../src/documents/master-keys.js';
@@ -12,15 +10,30 @@ import { createPdfInspector } from '../src/documents/pdf-inspection.js';
 import { readSubmission } from '../src/letters/service.js';
 import { verifySignedRequest } from '../src/senders/http-signatures.js';
 import { buildPdf } from '../test/support/pdfs.js';
+import { runCleanups, startChild, temporaryDirectory } from './children.js';
+import {
+  type CpuTimes,
+  isRunning,
+  mainThreadCpu,
+  measureCpu,
+  ownCpu,
+  parentOf,
+  processCpu,
+  totalMs,
+  treeCpu,
+} from './cpu.js';
 import { type PreparedRequest, runLoad } from './load.js';
 
 /**
- * `npm run bench`: letter ingest through the real HTTP API with signing, beside three
- * baselines measured in the same run on the same machine:
+ * `npm run bench`: letter ingest through the real HTTP API with signing, beside baselines
+ * measured in the same run on the same machine:
  *   1. a bare Fastify route accepting the same body (the HTTP floor),
  *   2. the per-letter work alone on all cores (PDF inspection, signature and digest check,
- *      encryption) without HTTP or database,
+ *      multipart parsing, encryption) without HTTP or database,
  *   3. durable 100 KB writes (write + fsync) at the same concurrency.
+ * Each figure comes with the CPU time it cost, from the kernel's accounting of each process:
+ * the server, its PostgreSQL cluster, and the load generator (this process). Throughput
+ * depends on the machine; CPU per letter much less (see docs/benchmarks.md).
  * Target: ingest ≥ half of the lower of baselines 2 and 3.
  */
 const lettersPerRun = Number(process.env.BENCH_LETTERS ?? 1500);
@@ -28,63 +41,364 @@ const concurrencies = [8, 32];
 /** Which measurements to run (all by default): ingest,bare,work,fsync. */
 const stages = new Set((process.env.BENCH_STAGES ?? 'ingest,bare,work,fsync').split(','));
 const host = '127.0.0.1';
+const cores = availableParallelism();
+
+/** CPU milliseconds per item (letter, request, write or email) of each party. */
+interface CpuPerItem {
+  server?: number;
+  postgres?: number;
+  /** The notification workers: idle during ingest, measured in the drain. */
+  workers?: number | 'idle';
+  load?: number;
+}
+
+interface Row {
+  name: string;
+  concurrency: number | string;
+  perSecond: number;
+  p99Ms?: number;
+  errors?: number;
+  cpu: CpuPerItem;
+}
+
+/** What the ingest rows say about where the server's CPU went, for the summary. */
+interface IngestDetail {
+  concurrency: number;
+  mainThreadMs: number;
+  otherThreadsMs: number;
+  childProcessesMs: number;
+  serverSystemMs: number;
+  postgresSystemMs: number;
+}
+
+interface WorkBreakdown {
+  verifyMs: number;
+  parseMs: number;
+  inspectMs: number;
+  sealMs: number;
+}
+
+const rows: Row[] = [];
+const ingestDetails: IngestDetail[] = [];
+let workCpuMs = Number.NaN;
+let workBreakdown: WorkBreakdown | undefined;
+let postgresNote = '';
 
 const pdf = Buffer.from(
   await buildPdf({ pages: 3, targetBytes: 100 * 1024, text: 'Kuvert benchmark letter' }),
 );
-log(
-  `document: ${pdf.length} bytes, 3 pages; ${lettersPerRun} letters per run; ${availableParallelism()} cores`,
-);
 
-interface Started {
-  port: number;
-  keyId?: string;
-  privateJwk?: JsonWebKey;
-  nationalId?: string;
-  /** Send a command line to the child and read its one-line JSON answer. */
-  ask(command: string): Promise<Record<string, number>>;
-  stop(): Promise<void>;
+try {
+  await main();
+  await runCleanups();
+  process.exit(0);
+} catch (error) {
+  process.stderr.write(`\nbench failed: ${(error as Error).stack ?? String(error)}\n`);
+  await runCleanups();
+  process.exit(1);
 }
 
-async function startChild(script: string): Promise<Started> {
-  const profile = process.env.BENCH_CPU_PROF
-    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
-    : [];
-  const child = spawn(
-    process.execPath,
-    [...profile, '--import', 'tsx', new URL(script, import.meta.url).pathname],
-    {
-      stdio: ['pipe', 'pipe', 'inherit'],
-      env: process.env,
-    },
+async function main() {
+  log(
+    `document: ${pdf.length} bytes, 3 pages; ${lettersPerRun} letters per run; ${cores} cores; Node ${process.version}`,
   );
-  const lines = createInterface({ input: child.stdout! });
-  const nextLine = () =>
-    new Promise<string>((resolve, reject) => {
-      lines.once('line', resolve);
-      child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
-    });
-  const info = JSON.parse(await nextLine()) as Omit<Started, 'stop' | 'ask'>;
-  return {
-    ...info,
-    ask: async (command: string) => {
-      child.stdin!.write(`${command}\n`);
-      return JSON.parse(await nextLine());
-    },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        // A server that does not stop within 30 s is a finding, but must not hang the bench.
-        const timer = setTimeout(() => {
-          log(`${script} did not stop within 30 s of SIGTERM; killing it`);
-          child.kill('SIGKILL');
-        }, 30_000);
-        child.once('exit', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
+  const benchKey = generateSenderKey('ed25519');
+  let key: SenderKey = {
+    keyId: benchKey.privateJwk.kid!,
+    algorithm: 'ed25519',
+    privateKey: benchKey.privateJwk,
   };
+  let nationalId = '01010112345';
+  if (stages.has('ingest')) ({ key, nationalId } = await benchIngest());
+  if (stages.has('bare')) await benchBareRoute(key, nationalId);
+  const work = stages.has('work') ? await benchPerLetterWork(key, nationalId) : Number.NaN;
+  const durable: Record<number, number> = {};
+  if (stages.has('fsync')) {
+    for (const concurrency of concurrencies) {
+      durable[concurrency] = await benchDurableWrites(concurrency, lettersPerRun);
+    }
+  }
+  // Placeholder: the PDF bomb bench (packages/server/bench/pdf-bombs.ts, peak RSS while bombs
+  // are refused) is written separately; when it lands, run it here as its own stage.
+  printSummary(work, durable);
+}
+
+interface KuvertReady {
+  port: number;
+  keyId: string;
+  privateJwk: JsonWebKey;
+  nationalId: string;
+  postgresBackendPid?: number;
+}
+
+/** Ingest through the real API, then the notification drain, with the CPU of every party. */
+async function benchIngest(): Promise<{ key: SenderKey; nationalId: string }> {
+  const kuvert = await startChild<KuvertReady>('./kuvert-server.ts');
+  const { port, nationalId } = kuvert.ready;
+  const key: SenderKey = {
+    keyId: kuvert.ready.keyId,
+    algorithm: 'ed25519',
+    privateKey: kuvert.ready.privateJwk,
+  };
+  const postmaster = findPostmaster(kuvert.pid, kuvert.ready.postgresBackendPid);
+  const serverExcluding = new Set(postmaster ? [postmaster] : []);
+  const meters = {
+    server: () => treeCpu(kuvert.pid, serverExcluding),
+    serverProcess: () => processCpu(kuvert.pid),
+    serverMain: () => mainThreadCpu(kuvert.pid),
+    postgres: () => (postmaster ? treeCpu(postmaster) : { userMs: 0, systemMs: 0 }),
+    load: ownCpu,
+  };
+
+  // Warm-up: JIT, connection pools, PDF inspection threads.
+  await runLoad({
+    port,
+    requests: prepareLetters({ key, nationalId, port, count: 100 }),
+    concurrency: 8,
+    expectStatus: 201,
+  });
+  for (const concurrency of concurrencies) {
+    const requests = prepareLetters({ key, nationalId, port, count: lettersPerRun });
+    const { result, cpu } = await measureCpu(meters, () =>
+      runLoad({ port, requests, concurrency, expectStatus: 201 }),
+    );
+    const per = perItem(result.requests);
+    const row: Row = {
+      name: 'ingest (Kuvert API)',
+      concurrency,
+      perSecond: result.perSecond,
+      p99Ms: result.p99Ms,
+      errors: result.errors,
+      cpu: {
+        server: per(cpu.server),
+        postgres: postmaster ? per(cpu.postgres) : undefined,
+        workers: 'idle',
+        load: per(cpu.load),
+      },
+    };
+    rows.push(row);
+    ingestDetails.push({
+      concurrency,
+      mainThreadMs: per(cpu.serverMain),
+      otherThreadsMs: per(cpu.serverProcess) - per(cpu.serverMain),
+      childProcessesMs: per(cpu.server) - per(cpu.serverProcess),
+      serverSystemMs: cpu.server.systemMs / result.requests,
+      postgresSystemMs: cpu.postgres.systemMs / result.requests,
+    });
+    log(
+      `ingest c=${concurrency}: ${fmt(result.perSecond)} letters/s, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, statuses ${JSON.stringify(result.statuses)}; ${describeCpu(row.cpu)} per letter`,
+    );
+  }
+
+  // The notifications those letters queued, sent by the workers over SMTP to the mail sink.
+  const { result: drain, cpu } = await measureCpu(meters, () =>
+    kuvert.ask<{ drained: number; seconds: number; sinkMessages: number }>({ type: 'drain' }),
+  );
+  const per = perItem(drain.drained);
+  const row: Row = {
+    name: 'notification email drain (pg-boss → SMTP)',
+    concurrency: 'workers',
+    perSecond: drain.drained / drain.seconds,
+    cpu: { workers: per(cpu.server), postgres: postmaster ? per(cpu.postgres) : undefined },
+  };
+  rows.push(row);
+  log(
+    `notifications: ${drain.drained} sent in ${drain.seconds.toFixed(1)} s = ${fmt(row.perSecond)} emails/s (the sink keeps the last ${drain.sinkMessages}); ${describeCpu(row.cpu)} per email`,
+  );
+  await kuvert.stop();
+  return { key, nationalId };
+}
+
+/**
+ * The postmaster is the parent of any backend. Usually it is the server's embedded cluster (a
+ * child of the server process); with DATABASE_URL it may be a cluster shared with other work,
+ * or on another machine (then PostgreSQL's CPU is not measured).
+ */
+function findPostmaster(serverPid: number, backendPid: number | undefined): number | undefined {
+  const postmaster = backendPid && isRunning(backendPid) ? parentOf(backendPid) : undefined;
+  if (!postmaster) {
+    postgresNote = 'PostgreSQL is not on this machine (DATABASE_URL): its CPU is not measured.';
+    return undefined;
+  }
+  if (parentOf(postmaster) !== serverPid) {
+    postgresNote =
+      'PostgreSQL is a cluster of its own (DATABASE_URL): its CPU includes whatever else it serves.';
+  }
+  return postmaster;
+}
+
+/** Baseline 1: a bare Fastify route reading the same body. */
+async function benchBareRoute(key: SenderKey, nationalId: string): Promise<void> {
+  const bare = await startChild<{ port: number }>('./bare-server.ts');
+  const { port } = bare.ready;
+  const meters = { server: () => treeCpu(bare.pid), load: ownCpu };
+  await runLoad({
+    port,
+    requests: prepareLetters({ key, nationalId, port, count: 100 }),
+    concurrency: 8,
+    expectStatus: 201,
+  });
+  for (const concurrency of concurrencies) {
+    const requests = prepareLetters({ key, nationalId, port, count: lettersPerRun });
+    const { result, cpu } = await measureCpu(meters, () =>
+      runLoad({ port, requests, concurrency, expectStatus: 201 }),
+    );
+    const per = perItem(result.requests);
+    const row: Row = {
+      name: 'baseline: bare Fastify route',
+      concurrency,
+      perSecond: result.perSecond,
+      p99Ms: result.p99Ms,
+      errors: result.errors,
+      cpu: { server: per(cpu.server), load: per(cpu.load) },
+    };
+    rows.push(row);
+    log(
+      `bare Fastify route c=${concurrency}: ${fmt(result.perSecond)} requests/s, p99 ${result.p99Ms.toFixed(1)} ms; ${describeCpu(row.cpu)} per request`,
+    );
+  }
+  await bare.stop();
+}
+
+/**
+ * Baseline 2: the per-letter work alone, on all cores, 32 letters in flight; then each step
+ * alone to see what it is made of. CPU is this process's and its children's (should PDF
+ * inspection run in child processes), all threads.
+ */
+async function benchPerLetterWork(key: SenderKey, nationalId: string): Promise<number> {
+  const inspector = createPdfInspector({ threads: cores });
+  try {
+    const masterKeys: MasterKeys = {
+      currentVersion: 1,
+      keys: new Map([[1, Buffer.alloc(32, 7)]]),
+      lookupKey: Buffer.alloc(32, 9),
+    };
+    const publicJwk = createPublicKey({ key: key.privateKey as JsonWebKey, format: 'jwk' }).export({
+      format: 'jwk',
+    });
+    const port = 8080;
+    const letters = prepareLetters({ key, nationalId, port, count: lettersPerRun });
+    const verify = (request: PreparedRequest) =>
+      verifySignedRequest({
+        method: 'POST',
+        authority: `${host}:${port}`,
+        path: request.path,
+        query: '',
+        headers: Object.fromEntries(
+          Object.entries(request.headers).map(([name, value]) => [name.toLowerCase(), value]),
+        ),
+        body: request.body,
+        now: new Date(),
+        findKey: async (keyId) => ({
+          keyId,
+          senderId: 'bench',
+          algorithm: 'ed25519',
+          publicKey: publicJwk,
+        }),
+        consumeNonce: async () => true,
+      });
+    const parse = (request: PreparedRequest) =>
+      readSubmission(request.body, request.headers['content-type']);
+    const seal = (bytes: Buffer) =>
+      sealDocument({
+        plaintext: bytes,
+        letterId: randomUUID(),
+        documentId: randomUUID(),
+        masterKeys,
+      });
+    const one = async (request: PreparedRequest) => {
+      await verify(request);
+      const submission = parse(request);
+      await inspector.inspect(submission.document.bytes);
+      seal(submission.document.bytes);
+    };
+    const cpuOfTree = () => treeCpu(process.pid);
+    const inParallel = async (count: number, each: (index: number) => Promise<unknown>) => {
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: count }, async () => {
+          while (next < letters.length) await each(next++);
+        }),
+      );
+    };
+
+    for (const letter of letters.slice(0, 50)) await one(letter); // warm-up
+    const started = process.hrtime.bigint();
+    const { cpu } = await measureCpu({ tree: cpuOfTree }, () =>
+      inParallel(32, (index) => one(letters[index]!)),
+    );
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const perSecond = letters.length / seconds;
+    const per = perItem(letters.length);
+    workCpuMs = per(cpu.tree);
+
+    // Each step alone, over the same letters.
+    const submissions = letters.map(parse);
+    const step = async (run: () => Promise<unknown>) =>
+      per((await measureCpu({ tree: cpuOfTree }, run)).cpu.tree);
+    workBreakdown = {
+      verifyMs: await step(async () => {
+        for (const letter of letters) await verify(letter);
+      }),
+      parseMs: await step(async () => {
+        for (const letter of letters) parse(letter);
+      }),
+      inspectMs: await step(() =>
+        inParallel(32, (index) => inspector.inspect(submissions[index]!.document.bytes)),
+      ),
+      sealMs: await step(async () => {
+        for (const submission of submissions) seal(submission.document.bytes);
+      }),
+    };
+    rows.push({
+      name: 'baseline: per-letter work, all cores',
+      concurrency: 'all cores',
+      perSecond,
+      cpu: { server: workCpuMs },
+    });
+    log(
+      `per-letter work: ${fmt(perSecond)} letters/s; ${ms(workCpuMs)} ms CPU per letter (alone: signature + digest ${ms(workBreakdown.verifyMs)}, multipart ${ms(workBreakdown.parseMs)}, PDF inspection ${ms(workBreakdown.inspectMs)}, encryption ${ms(workBreakdown.sealMs)})`,
+    );
+    return perSecond;
+  } finally {
+    await inspector.close();
+  }
+}
+
+/** Baseline 3: durable 100 KB writes at the same concurrency. */
+async function benchDurableWrites(concurrency: number, count: number): Promise<number> {
+  const { dir, remove } = await temporaryDirectory('kuvert-bench-fsync-');
+  try {
+    const payload = Buffer.alloc(100 * 1024, 1);
+    let next = 0;
+    const started = process.hrtime.bigint();
+    const { cpu } = await measureCpu({ self: ownCpu }, () =>
+      Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next < count) {
+            const file = await open(path.join(dir, String(next++)), 'wx', 0o600);
+            await file.write(payload);
+            await file.sync();
+            await file.close();
+          }
+        }),
+      ),
+    );
+    const perSecond = count / (Number(process.hrtime.bigint() - started) / 1e9);
+    const row: Row = {
+      name: 'baseline: durable 100 KB writes (write + fsync)',
+      concurrency,
+      perSecond,
+      cpu: { server: perItem(count)(cpu.self) },
+    };
+    rows.push(row);
+    log(
+      `durable writes c=${concurrency}: ${fmt(perSecond)} writes/s; ${ms(row.cpu.server!)} ms CPU per write`,
+    );
+    return perSecond;
+  } finally {
+    await remove();
+  }
 }
 
 function prepareLetters(options: {
@@ -117,204 +431,108 @@ function prepareLetters(options: {
   });
 }
 
-type Row = {
-  name: string;
-  concurrency: number | string;
-  perSecond: number;
-  p99Ms?: number;
-  errors?: number;
-};
-const rows: Row[] = [];
-
-/** Signed letters at each concurrency against a server; one row per concurrency. */
-async function loadAtEachConcurrency(name: string, port: number): Promise<void> {
-  for (const concurrency of concurrencies) {
-    const requests = prepareLetters({ key, nationalId, port, count: lettersPerRun });
-    const result = await runLoad({ port, requests, concurrency, expectStatus: 201 });
-    rows.push({
-      name,
-      concurrency,
-      perSecond: result.perSecond,
-      p99Ms: result.p99Ms,
-      errors: result.errors,
-    });
+function printSummary(work: number, durable: Record<number, number>): void {
+  log('');
+  log(`== summary: ${cores} cores, Node ${process.version}, ${lettersPerRun} letters per run ==`);
+  log('');
+  log(
+    '| what | concurrency | per second | p99 ms | errors | CPU ms per item: server | postgres | workers | load generator |',
+  );
+  log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const row of rows) {
+    const { server, postgres, workers, load } = row.cpu;
     log(
-      `${name} c=${concurrency}: ${fmt(result.perSecond)}/s, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, statuses ${JSON.stringify(result.statuses)}`,
+      `| ${row.name} | ${row.concurrency} | ${fmt(row.perSecond)} | ${row.p99Ms?.toFixed(1) ?? '–'} | ${row.errors ?? '–'} | ${ms(server)} | ${ms(postgres)} | ${typeof workers === 'number' ? ms(workers) : (workers ?? '–')} | ${ms(load)} |`,
+    );
+  }
+  log('');
+  log(
+    'CPU ms per item: per letter (ingest, per-letter work), request (bare route), write (durable writes), email (drain).',
+  );
+  log(
+    'Ingest runs with the notification workers idle; their cost is the drain row (the in-process mail sink included).',
+  );
+  if (postgresNote) log(postgresNote);
+  printEfficiency();
+  printThroughputRatios(work, durable);
+}
+
+/** CPU per letter against the per-letter work: the figure that moves least between machines. */
+function printEfficiency(): void {
+  const bare = (concurrency: number) =>
+    rows.find((row) => row.name.startsWith('baseline: bare') && row.concurrency === concurrency);
+  if (!Number.isNaN(workCpuMs) && workBreakdown) {
+    log('');
+    log(
+      `per-letter work alone: ${ms(workCpuMs)} ms CPU (signature + digest ${ms(workBreakdown.verifyMs)}, multipart ${ms(workBreakdown.parseMs)}, PDF inspection ${ms(workBreakdown.inspectMs)}, encryption ${ms(workBreakdown.sealMs)})`,
+    );
+  }
+  for (const detail of ingestDetails) {
+    const row = rows.find(
+      (candidate) =>
+        candidate.name.startsWith('ingest') && candidate.concurrency === detail.concurrency,
+    )!;
+    const server = row.cpu.server ?? 0;
+    const postgres = row.cpu.postgres ?? 0;
+    const total = server + postgres;
+    log('');
+    log(
+      `ingest c=${detail.concurrency}: server ${ms(server)} + PostgreSQL ${ms(postgres)} = ${ms(total)} ms CPU per letter${Number.isNaN(workCpuMs) ? '' : ` = ${(total / workCpuMs).toFixed(1)} × the per-letter work; ${ms(total - workCpuMs)} ms above it`}`,
+    );
+    log(
+      `  server: event-loop thread ${ms(detail.mainThreadMs)}, other threads (PDF inspection, libuv pool, GC) ${ms(detail.otherThreadsMs)}, child processes ${ms(detail.childProcessesMs)}; kernel time ${ms(detail.serverSystemMs)} of it`,
+    );
+    log(`  PostgreSQL: kernel time ${ms(detail.postgresSystemMs)} of its ${ms(postgres)}`);
+    const floor = bare(detail.concurrency)?.cpu.server;
+    if (floor !== undefined) {
+      log(`  HTTP floor (bare Fastify route, same body, same run): ${ms(floor)} ms per request`);
+    }
+    log(
+      `  load generator: ${ms(row.cpu.load)} ms per letter (${row.perSecond > 0 ? Math.round(((row.cpu.load ?? 0) * row.perSecond) / 10) : 0} % of one core)`,
+    );
+    log(
+      `  CPU ceiling: ${cores} cores × 1000 / ${ms(total)} = ${fmt((cores * 1000) / total)} letters/s if the server and PostgreSQL had every core`,
     );
   }
 }
 
-// Ingest through the real API.
-const benchKey = generateSenderKey('ed25519');
-let key: SenderKey = {
-  keyId: benchKey.privateJwk.kid!,
-  algorithm: 'ed25519',
-  privateKey: benchKey.privateJwk,
-};
-let nationalId = '01010112345';
-if (stages.has('ingest')) {
-  const kuvert = await startChild('./kuvert-server.ts');
-  key = { keyId: kuvert.keyId!, algorithm: 'ed25519', privateKey: kuvert.privateJwk! };
-  nationalId = kuvert.nationalId!;
-  await runLoad({
-    port: kuvert.port,
-    requests: prepareLetters({ key, nationalId, port: kuvert.port, count: 100 }),
-    concurrency: 8,
-    expectStatus: 201,
-  }); // warm-up: JIT, connection pools, pdf.js workers
-  await loadAtEachConcurrency('ingest (Kuvert API)', kuvert.port);
-  // The notifications those letters queued, sent by the workers over SMTP to the mail sink.
-  const drain = await kuvert.ask('drain');
-  const drainRate = drain.drained! / drain.seconds!;
-  rows.push({
-    name: 'notification email drain (pg-boss → SMTP)',
-    concurrency: 'workers',
-    perSecond: drainRate,
-  });
-  log(
-    `notifications: ${drain.drained} sent in ${drain.seconds!.toFixed(1)} s = ${fmt(drainRate)} emails/s (the sink keeps the last ${drain.sinkMessages})`,
-  );
-  await kuvert.stop();
-}
-
-// Baseline 1: bare Fastify route with the same body.
-if (stages.has('bare')) {
-  const bare = await startChild('./bare-server.ts');
-  await loadAtEachConcurrency('baseline: bare Fastify route', bare.port);
-  await bare.stop();
-}
-
-// Baseline 2: the per-letter work alone, on all cores.
-let work = Number.NaN;
-if (stages.has('work')) {
-  work = await measurePerLetterWork(key, nationalId);
-  rows.push({
-    name: 'baseline: per-letter work, all cores',
-    concurrency: 'all cores',
-    perSecond: work,
-  });
-  log(`per-letter work: ${fmt(work)} letters/s`);
-}
-
-// Baseline 3: durable 100 KB writes at the same concurrency.
-const durable: Record<number, number> = {};
-if (stages.has('fsync')) {
+/** The original target, in letters per second: moves with the machine and the load generator. */
+function printThroughputRatios(work: number, durable: Record<number, number>): void {
+  log('');
   for (const concurrency of concurrencies) {
-    durable[concurrency] = await measureDurableWrites(concurrency, lettersPerRun);
-    rows.push({
-      name: 'baseline: durable 100 KB writes (write + fsync)',
-      concurrency,
-      perSecond: durable[concurrency]!,
-    });
-    log(`durable writes c=${concurrency}: ${fmt(durable[concurrency]!)} writes/s`);
+    const ingest = rows.find(
+      (row) => row.name.startsWith('ingest') && row.concurrency === concurrency,
+    );
+    if (!ingest || Number.isNaN(work) || durable[concurrency] === undefined) continue;
+    const bound = Math.min(work, durable[concurrency]!);
+    const ratio = ingest.perSecond / bound;
+    log(
+      `c=${concurrency}: ingest / min(per-letter work, durable writes) = ${fmt(ingest.perSecond)} / ${fmt(bound)} = ${ratio.toFixed(2)} (target ≥ 0.50: ${ratio >= 0.5 && ingest.errors === 0 ? 'met' : 'NOT met'})`,
+    );
   }
 }
 
-// Report.
-log('');
-log('| what | concurrency | per second | p99 ms | errors |');
-log('| --- | --- | --- | --- | --- |');
-for (const row of rows) {
-  log(
-    `| ${row.name} | ${row.concurrency} | ${fmt(row.perSecond)} | ${row.p99Ms?.toFixed(1) ?? '–'} | ${row.errors ?? '–'} |`,
-  );
-}
-log('');
-for (const concurrency of concurrencies) {
-  const ingest = rows.find(
-    (row) => row.name.startsWith('ingest') && row.concurrency === concurrency,
-  );
-  if (!ingest || Number.isNaN(work) || durable[concurrency] === undefined) continue;
-  const bound = Math.min(work, durable[concurrency]!);
-  const ratio = ingest.perSecond / bound;
-  log(
-    `c=${concurrency}: ingest / min(per-letter work, durable writes) = ${fmt(ingest.perSecond)} / ${fmt(bound)} = ${ratio.toFixed(2)} (target ≥ 0.50: ${ratio >= 0.5 && ingest.errors === 0 ? 'met' : 'NOT met'})`,
-  );
+function perItem(count: number): (times: CpuTimes) => number {
+  return (times) => totalMs(times) / count;
 }
 
-async function measurePerLetterWork(senderKey: SenderKey, recipientId: string): Promise<number> {
-  const threads = availableParallelism();
-  const inspector = createPdfInspector({ threads });
-  const masterKeys: MasterKeys = {
-    currentVersion: 1,
-    keys: new Map([[1, Buffer.alloc(32, 7)]]),
-    lookupKey: Buffer.alloc(32, 9),
-  };
-  const { createPublicKey } = await import('node:crypto');
-  const publicJwk = createPublicKey({
-    key: senderKey.privateKey as JsonWebKey,
-    format: 'jwk',
-  }).export({ format: 'jwk' });
-  const port = 8080;
-  const letters = prepareLetters({
-    key: senderKey,
-    nationalId: recipientId,
-    port,
-    count: lettersPerRun,
-  });
-  const one = async (request: PreparedRequest) => {
-    await verifySignedRequest({
-      method: 'POST',
-      authority: `${host}:${port}`,
-      path: request.path,
-      query: '',
-      headers: Object.fromEntries(
-        Object.entries(request.headers).map(([k, v]) => [k.toLowerCase(), v]),
-      ),
-      body: request.body,
-      now: new Date(),
-      findKey: async (keyId) => ({
-        keyId,
-        senderId: 'bench',
-        algorithm: 'ed25519',
-        publicKey: publicJwk,
-      }),
-      consumeNonce: async () => true,
-    });
-    const submission = readSubmission(request.body, request.headers['content-type']);
-    await inspector.inspect(submission.document.bytes);
-    sealDocument({
-      plaintext: submission.document.bytes,
-      letterId: randomUUID(),
-      documentId: randomUUID(),
-      masterKeys,
-    });
-  };
-  for (const letter of letters.slice(0, 50)) await one(letter); // warm-up
-  let next = 0;
-  const started = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: 32 }, async () => {
-      while (next < letters.length) await one(letters[next++]!);
-    }),
-  );
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  await inspector.close();
-  return letters.length / seconds;
-}
-
-async function measureDurableWrites(concurrency: number, count: number): Promise<number> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'kuvert-bench-fsync-'));
-  const payload = Buffer.alloc(100 * 1024, 1);
-  let next = 0;
-  const started = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) {
-        const file = await open(path.join(dir, String(next++)), 'wx', 0o600);
-        await file.write(payload);
-        await file.sync();
-        await file.close();
-      }
-    }),
-  );
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  await rm(dir, { recursive: true, force: true });
-  return count / seconds;
+function describeCpu(cpu: CpuPerItem): string {
+  const parts = [
+    cpu.server !== undefined ? `server ${ms(cpu.server)}` : '',
+    cpu.workers !== undefined && cpu.workers !== 'idle' ? `workers ${ms(cpu.workers)}` : '',
+    cpu.postgres !== undefined ? `PostgreSQL ${ms(cpu.postgres)}` : '',
+    cpu.load !== undefined ? `load generator ${ms(cpu.load)}` : '',
+  ];
+  return `CPU ms: ${parts.filter(Boolean).join(', ')}`;
 }
 
 function fmt(value: number): string {
   return value >= 100 ? value.toFixed(0) : value.toFixed(1);
+}
+
+function ms(value: number | undefined): string {
+  if (value === undefined) return '–';
+  return value >= 10 ? value.toFixed(1) : value.toFixed(2);
 }
 
 function log(line: string) {
