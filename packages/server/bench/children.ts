@@ -38,6 +38,12 @@ export async function runCleanups(): Promise<void> {
 }
 
 let interrupted = false;
+
+/** True once Ctrl-C (or SIGTERM, SIGHUP) arrived: the signal handler owns the exit from then on. */
+export function isInterrupted(): boolean {
+  return interrupted;
+}
+
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => {
     if (interrupted) {
@@ -89,6 +95,8 @@ export async function startChild<Ready>(
     },
   );
   await log.close(); // the child holds its own copy of the descriptor
+  // A message to a child that is gone fails here, and in `ask` below: never an uncaught error.
+  child.on('error', (error) => warn(`${path.basename(script)}: ${error.message}`));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const name = path.basename(script);
 
@@ -122,6 +130,7 @@ export async function startChild<Ready>(
     pid: child.pid!,
     ready,
     ask: <Answer>(message: object) => {
+      if (!child.connected) return Promise.reject(new Error(`${name} is no longer running`));
       const answer = nextMessage<Answer>();
       child.send(message);
       return answer;

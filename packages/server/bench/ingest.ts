@@ -10,7 +10,13 @@ import { createPdfInspector } from '../src/documents/pdf-inspection.js';
 import { readSubmission } from '../src/letters/service.js';
 import { verifySignedRequest } from '../src/senders/http-signatures.js';
 import { buildPdf } from '../test/support/pdfs.js';
-import { runCleanups, startChild, temporaryDirectory } from './children.js';
+import {
+  type BenchChild,
+  isInterrupted,
+  runCleanups,
+  startChild,
+  temporaryDirectory,
+} from './children.js';
 import {
   type CpuTimes,
   isRunning,
@@ -38,8 +44,8 @@ import { type PreparedRequest, runLoad } from './load.js';
  */
 const lettersPerRun = Number(process.env.BENCH_LETTERS ?? 1500);
 const concurrencies = [8, 32];
-/** Which measurements to run (all by default): ingest,bare,work,fsync. */
-const stages = new Set((process.env.BENCH_STAGES ?? 'ingest,bare,work,fsync').split(','));
+/** Which measurements to run (all by default): ingest,drain,bare,work,fsync (drain needs ingest). */
+const stages = new Set((process.env.BENCH_STAGES ?? 'ingest,drain,bare,work,fsync').split(','));
 const host = '127.0.0.1';
 const cores = availableParallelism();
 
@@ -81,6 +87,8 @@ interface WorkBreakdown {
 const rows: Row[] = [];
 const ingestDetails: IngestDetail[] = [];
 let workCpuMs = Number.NaN;
+/** Of the per-letter work, what ran on the main thread (all but PDF inspection). */
+let workMainThreadMs = Number.NaN;
 let workBreakdown: WorkBreakdown | undefined;
 let postgresNote = '';
 
@@ -90,9 +98,13 @@ const pdf = Buffer.from(
 
 try {
   await main();
+  if (isInterrupted()) await new Promise(() => {}); // the signal handler exits
   await runCleanups();
   process.exit(0);
 } catch (error) {
+  // After Ctrl-C the servers are being stopped under the running load: failures are expected,
+  // and the signal handler cleans up and exits.
+  if (isInterrupted()) await new Promise(() => {});
   process.stderr.write(`\nbench failed: ${(error as Error).stack ?? String(error)}\n`);
   await runCleanups();
   process.exit(1);
@@ -190,7 +202,17 @@ async function benchIngest(): Promise<{ key: SenderKey; nationalId: string }> {
     );
   }
 
-  // The notifications those letters queued, sent by the workers over SMTP to the mail sink.
+  if (stages.has('drain')) await benchDrain(kuvert, meters, postmaster !== undefined);
+  await kuvert.stop();
+  return { key, nationalId };
+}
+
+/** The notifications the ingest runs queued, sent by the workers over SMTP to the mail sink. */
+async function benchDrain(
+  kuvert: BenchChild<KuvertReady>,
+  meters: Record<'server' | 'postgres', () => CpuTimes>,
+  postgresMeasured: boolean,
+): Promise<void> {
   const { result: drain, cpu } = await measureCpu(meters, () =>
     kuvert.ask<{ drained: number; seconds: number; sinkMessages: number }>({ type: 'drain' }),
   );
@@ -199,14 +221,12 @@ async function benchIngest(): Promise<{ key: SenderKey; nationalId: string }> {
     name: 'notification email drain (pg-boss → SMTP)',
     concurrency: 'workers',
     perSecond: drain.drained / drain.seconds,
-    cpu: { workers: per(cpu.server), postgres: postmaster ? per(cpu.postgres) : undefined },
+    cpu: { workers: per(cpu.server), postgres: postgresMeasured ? per(cpu.postgres) : undefined },
   };
   rows.push(row);
   log(
     `notifications: ${drain.drained} sent in ${drain.seconds.toFixed(1)} s = ${fmt(row.perSecond)} emails/s (the sink keeps the last ${drain.sinkMessages}); ${describeCpu(row.cpu)} per email`,
   );
-  await kuvert.stop();
-  return { key, nationalId };
 }
 
 /**
@@ -313,6 +333,7 @@ async function benchPerLetterWork(key: SenderKey, nationalId: string): Promise<n
       seal(submission.document.bytes);
     };
     const cpuOfTree = () => treeCpu(process.pid);
+    const ownMainThread = () => mainThreadCpu(process.pid);
     const inParallel = async (count: number, each: (index: number) => Promise<unknown>) => {
       let next = 0;
       await Promise.all(
@@ -324,13 +345,14 @@ async function benchPerLetterWork(key: SenderKey, nationalId: string): Promise<n
 
     for (const letter of letters.slice(0, 50)) await one(letter); // warm-up
     const started = process.hrtime.bigint();
-    const { cpu } = await measureCpu({ tree: cpuOfTree }, () =>
+    const { cpu } = await measureCpu({ tree: cpuOfTree, main: ownMainThread }, () =>
       inParallel(32, (index) => one(letters[index]!)),
     );
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const perSecond = letters.length / seconds;
     const per = perItem(letters.length);
     workCpuMs = per(cpu.tree);
+    workMainThreadMs = per(cpu.main);
 
     // Each step alone, over the same letters.
     const submissions = letters.map(parse);
@@ -357,7 +379,7 @@ async function benchPerLetterWork(key: SenderKey, nationalId: string): Promise<n
       cpu: { server: workCpuMs },
     });
     log(
-      `per-letter work: ${fmt(perSecond)} letters/s; ${ms(workCpuMs)} ms CPU per letter (alone: signature + digest ${ms(workBreakdown.verifyMs)}, multipart ${ms(workBreakdown.parseMs)}, PDF inspection ${ms(workBreakdown.inspectMs)}, encryption ${ms(workBreakdown.sealMs)})`,
+      `per-letter work: ${fmt(perSecond)} letters/s; ${ms(workCpuMs)} ms CPU per letter, ${ms(workMainThreadMs)} on the main thread (each step alone: signature + digest ${ms(workBreakdown.verifyMs)}, multipart ${ms(workBreakdown.parseMs)}, PDF inspection ${ms(workBreakdown.inspectMs)}, encryption ${ms(workBreakdown.sealMs)})`,
     );
     return perSecond;
   } finally {
@@ -464,7 +486,7 @@ function printEfficiency(): void {
   if (!Number.isNaN(workCpuMs) && workBreakdown) {
     log('');
     log(
-      `per-letter work alone: ${ms(workCpuMs)} ms CPU (signature + digest ${ms(workBreakdown.verifyMs)}, multipart ${ms(workBreakdown.parseMs)}, PDF inspection ${ms(workBreakdown.inspectMs)}, encryption ${ms(workBreakdown.sealMs)})`,
+      `per-letter work alone: ${ms(workCpuMs)} ms CPU, ${ms(workMainThreadMs)} of it on the main thread (each step alone: signature + digest ${ms(workBreakdown.verifyMs)}, multipart ${ms(workBreakdown.parseMs)}, PDF inspection ${ms(workBreakdown.inspectMs)}, encryption ${ms(workBreakdown.sealMs)})`,
     );
   }
   for (const detail of ingestDetails) {
@@ -480,7 +502,7 @@ function printEfficiency(): void {
       `ingest c=${detail.concurrency}: server ${ms(server)} + PostgreSQL ${ms(postgres)} = ${ms(total)} ms CPU per letter${Number.isNaN(workCpuMs) ? '' : ` = ${(total / workCpuMs).toFixed(1)} × the per-letter work; ${ms(total - workCpuMs)} ms above it`}`,
     );
     log(
-      `  server: event-loop thread ${ms(detail.mainThreadMs)}, other threads (PDF inspection, libuv pool, GC) ${ms(detail.otherThreadsMs)}, child processes ${ms(detail.childProcessesMs)}; kernel time ${ms(detail.serverSystemMs)} of it`,
+      `  server: event-loop thread ${ms(detail.mainThreadMs)}${Number.isNaN(workMainThreadMs) ? '' : ` (the work's main-thread part: ${ms(workMainThreadMs)})`}, other threads (PDF inspection, libuv pool, GC) ${ms(detail.otherThreadsMs)}, child processes ${ms(detail.childProcessesMs)}; kernel time ${ms(detail.serverSystemMs)} of it`,
     );
     log(`  PostgreSQL: kernel time ${ms(detail.postgresSystemMs)} of its ${ms(postgres)}`);
     const floor = bare(detail.concurrency)?.cpu.server;
@@ -536,5 +558,6 @@ function ms(value: number | undefined): string {
 }
 
 function log(line: string) {
-  process.stdout.write(`${line}\n`);
+  // After Ctrl-C the figures are of servers being stopped: not worth printing.
+  if (!isInterrupted()) process.stdout.write(`${line}\n`);
 }

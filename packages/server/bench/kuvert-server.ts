@@ -16,7 +16,8 @@ import { onBenchMessage, onStopRequested, sendToBench } from './ipc.js';
  * DATABASE_URL) in a fresh data directory, filesystem blobs, workers idle until the bench asks
  * for a drain (notifications go to the development mail sink), one sender and one recipient.
  * Started by the bench (children.ts), which made the run directory and removes it; this
- * process removes its data as well when it stops, in case the bench is gone.
+ * process removes its data as well when it stops, and the whole run directory if the bench is
+ * gone.
  */
 const runDir = process.env.BENCH_RUN_DIR;
 if (!runDir) throw new Error('BENCH_RUN_DIR is not set: run this through `npm run bench`');
@@ -30,7 +31,8 @@ onStopRequested(async () => {
   await startup.catch(() => {});
   await app?.close();
   await runtime?.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  // The bench reads the log before it removes the run directory; if it is gone, no one will.
+  await rm(process.connected ? dataDir : runDir, { recursive: true, force: true });
 });
 startup.catch(async (error: unknown) => {
   process.stderr.write(`bench server did not start: ${String((error as Error).stack ?? error)}\n`);
