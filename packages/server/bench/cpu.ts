@@ -102,9 +102,29 @@ export function processCpu(pid: number): CpuTimes {
   return readStat(`/proc/${pid}/stat`)?.self ?? { userMs: 0, systemMs: 0 };
 }
 
+/** CPU of some threads of a process; a thread that has ended counts nothing. */
+export function threadsCpu(pid: number, threadIds: readonly number[]): CpuTimes {
+  const total = { userMs: 0, systemMs: 0 };
+  for (const tid of threadIds) {
+    const stat = readStat(`/proc/${pid}/task/${tid}/stat`);
+    total.userMs += stat?.self.userMs ?? 0;
+    total.systemMs += stat?.self.systemMs ?? 0;
+  }
+  return total;
+}
+
 /** CPU of a process's main thread (the Node.js event loop): the task whose id is the pid. */
 export function mainThreadCpu(pid: number): CpuTimes {
-  return readStat(`/proc/${pid}/task/${pid}/stat`)?.self ?? { userMs: 0, systemMs: 0 };
+  return threadsCpu(pid, [pid]);
+}
+
+/** The ids of a process's threads now. */
+export function threadIds(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).map(Number);
+  } catch {
+    return [];
+  }
 }
 
 export function minus(after: CpuTimes, before: CpuTimes): CpuTimes {
@@ -137,4 +157,43 @@ export async function measureCpu<T, Name extends string>(
     names.map((name, index) => [name, minus(after[index]!, before[index]!)]),
   ) as Record<Name, CpuTimes>;
   return { result, cpu };
+}
+
+/**
+ * Where a Node.js process's CPU went, as meters for `measureCpu`: its event-loop thread, the
+ * threads started after `bootThreads` were listed (a pool of worker threads started on
+ * demand), its other threads (V8's GC and compiler threads, libuv's pool for file I/O), and
+ * its child processes without the subtrees of `exclude`.
+ */
+export function processMeters(pid: number, bootThreads: readonly number[], exclude: number[] = []) {
+  const boot = new Set(bootThreads);
+  const excluded = new Set(exclude);
+  return {
+    tree: () => treeCpu(pid, excluded),
+    process: () => processCpu(pid),
+    main: () => mainThreadCpu(pid),
+    pool: () =>
+      threadsCpu(
+        pid,
+        threadIds(pid).filter((tid) => !boot.has(tid)),
+      ),
+  };
+}
+
+export interface CpuSplit {
+  mainThread: CpuTimes;
+  poolThreads: CpuTimes;
+  otherThreads: CpuTimes;
+  childProcesses: CpuTimes;
+  total: CpuTimes;
+}
+
+export function splitCpu(cpu: Record<'tree' | 'process' | 'main' | 'pool', CpuTimes>): CpuSplit {
+  return {
+    mainThread: cpu.main,
+    poolThreads: cpu.pool,
+    otherThreads: minus(minus(cpu.process, cpu.main), cpu.pool),
+    childProcesses: minus(cpu.tree, cpu.process),
+    total: cpu.tree,
+  };
 }

@@ -1,7 +1,7 @@
 import type { JsonWebKey } from 'node:crypto';
 import { createPublicKey, randomUUID } from 'node:crypto';
-import { open } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { open, stat } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { encodeLetterForm, generateSenderKey, type SenderKey, signRequest } from '@kuvert/sdk';
 import { sealDocument } from '../src/documents/envelope.js';
@@ -18,13 +18,15 @@ import {
   temporaryDirectory,
 } from './children.js';
 import {
+  type CpuSplit,
   type CpuTimes,
   isRunning,
-  mainThreadCpu,
   measureCpu,
   ownCpu,
   parentOf,
-  processCpu,
+  processMeters,
+  splitCpu,
+  threadIds,
   totalMs,
   treeCpu,
 } from './cpu.js';
@@ -67,14 +69,16 @@ interface Row {
   cpu: CpuPerItem;
 }
 
-/** What the ingest rows say about where the server's CPU went, for the summary. */
-interface IngestDetail {
-  concurrency: number;
-  mainThreadMs: number;
-  otherThreadsMs: number;
-  childProcessesMs: number;
-  serverSystemMs: number;
-  postgresSystemMs: number;
+/** Where the CPU of one column of the efficiency table went, in milliseconds per letter. */
+interface Efficiency {
+  label: string;
+  split: CpuSplit;
+  letters: number;
+  postgres?: CpuTimes;
+  load?: CpuTimes;
+  perSecond?: number;
+  /** CPU of the bare Fastify route per request at the same concurrency, when measured. */
+  httpFloorMs?: number;
 }
 
 interface WorkBreakdown {
@@ -85,10 +89,8 @@ interface WorkBreakdown {
 }
 
 const rows: Row[] = [];
-const ingestDetails: IngestDetail[] = [];
+const efficiency: Efficiency[] = [];
 let workCpuMs = Number.NaN;
-/** Of the per-letter work, what ran on the main thread (all but PDF inspection). */
-let workMainThreadMs = Number.NaN;
 let workBreakdown: WorkBreakdown | undefined;
 let postgresNote = '';
 
@@ -141,6 +143,7 @@ interface KuvertReady {
   privateJwk: JsonWebKey;
   nationalId: string;
   postgresBackendPid?: number;
+  threadIdsAtReady: number[];
 }
 
 /** Ingest through the real API, then the notification drain, with the CPU of every party. */
@@ -153,11 +156,13 @@ async function benchIngest(): Promise<{ key: SenderKey; nationalId: string }> {
     privateKey: kuvert.ready.privateJwk,
   };
   const postmaster = findPostmaster(kuvert.pid, kuvert.ready.postgresBackendPid);
-  const serverExcluding = new Set(postmaster ? [postmaster] : []);
+  const server = processMeters(
+    kuvert.pid,
+    kuvert.ready.threadIdsAtReady,
+    postmaster ? [postmaster] : [],
+  );
   const meters = {
-    server: () => treeCpu(kuvert.pid, serverExcluding),
-    serverProcess: () => processCpu(kuvert.pid),
-    serverMain: () => mainThreadCpu(kuvert.pid),
+    ...server,
     postgres: () => (postmaster ? treeCpu(postmaster) : { userMs: 0, systemMs: 0 }),
     load: ownCpu,
   };
@@ -182,20 +187,20 @@ async function benchIngest(): Promise<{ key: SenderKey; nationalId: string }> {
       p99Ms: result.p99Ms,
       errors: result.errors,
       cpu: {
-        server: per(cpu.server),
+        server: per(cpu.tree),
         postgres: postmaster ? per(cpu.postgres) : undefined,
         workers: 'idle',
         load: per(cpu.load),
       },
     };
     rows.push(row);
-    ingestDetails.push({
-      concurrency,
-      mainThreadMs: per(cpu.serverMain),
-      otherThreadsMs: per(cpu.serverProcess) - per(cpu.serverMain),
-      childProcessesMs: per(cpu.server) - per(cpu.serverProcess),
-      serverSystemMs: cpu.server.systemMs / result.requests,
-      postgresSystemMs: cpu.postgres.systemMs / result.requests,
+    efficiency.push({
+      label: `ingest c=${concurrency}`,
+      split: splitCpu(cpu),
+      letters: result.requests,
+      postgres: postmaster ? cpu.postgres : undefined,
+      load: cpu.load,
+      perSecond: result.perSecond,
     });
     log(
       `ingest c=${concurrency}: ${fmt(result.perSecond)} letters/s, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, statuses ${JSON.stringify(result.statuses)}; ${describeCpu(row.cpu)} per letter`,
@@ -210,7 +215,7 @@ async function benchIngest(): Promise<{ key: SenderKey; nationalId: string }> {
 /** The notifications the ingest runs queued, sent by the workers over SMTP to the mail sink. */
 async function benchDrain(
   kuvert: BenchChild<KuvertReady>,
-  meters: Record<'server' | 'postgres', () => CpuTimes>,
+  meters: Record<'tree' | 'postgres', () => CpuTimes>,
   postgresMeasured: boolean,
 ): Promise<void> {
   const { result: drain, cpu } = await measureCpu(meters, () =>
@@ -221,7 +226,7 @@ async function benchDrain(
     name: 'notification email drain (pg-boss → SMTP)',
     concurrency: 'workers',
     perSecond: drain.drained / drain.seconds,
-    cpu: { workers: per(cpu.server), postgres: postgresMeasured ? per(cpu.postgres) : undefined },
+    cpu: { workers: per(cpu.tree), postgres: postgresMeasured ? per(cpu.postgres) : undefined },
   };
   rows.push(row);
   log(
@@ -273,6 +278,8 @@ async function benchBareRoute(key: SenderKey, nationalId: string): Promise<void>
       cpu: { server: per(cpu.server), load: per(cpu.load) },
     };
     rows.push(row);
+    const ingest = efficiency.find((column) => column.label === `ingest c=${concurrency}`);
+    if (ingest) ingest.httpFloorMs = row.cpu.server;
     log(
       `bare Fastify route c=${concurrency}: ${fmt(result.perSecond)} requests/s, p99 ${result.p99Ms.toFixed(1)} ms; ${describeCpu(row.cpu)} per request`,
     );
@@ -286,6 +293,8 @@ async function benchBareRoute(key: SenderKey, nationalId: string): Promise<void>
  * inspection run in child processes), all threads.
  */
 async function benchPerLetterWork(key: SenderKey, nationalId: string): Promise<number> {
+  await stat(tmpdir()); // libuv starts its whole thread pool on first use: before the listing
+  const bootThreads = threadIds(process.pid);
   const inspector = createPdfInspector({ threads: cores });
   try {
     const masterKeys: MasterKeys = {
@@ -332,8 +341,7 @@ async function benchPerLetterWork(key: SenderKey, nationalId: string): Promise<n
       await inspector.inspect(submission.document.bytes);
       seal(submission.document.bytes);
     };
-    const cpuOfTree = () => treeCpu(process.pid);
-    const ownMainThread = () => mainThreadCpu(process.pid);
+    const meters = processMeters(process.pid, bootThreads);
     const inParallel = async (count: number, each: (index: number) => Promise<unknown>) => {
       let next = 0;
       await Promise.all(
@@ -345,19 +353,17 @@ async function benchPerLetterWork(key: SenderKey, nationalId: string): Promise<n
 
     for (const letter of letters.slice(0, 50)) await one(letter); // warm-up
     const started = process.hrtime.bigint();
-    const { cpu } = await measureCpu({ tree: cpuOfTree, main: ownMainThread }, () =>
-      inParallel(32, (index) => one(letters[index]!)),
-    );
+    const { cpu } = await measureCpu(meters, () => inParallel(32, (index) => one(letters[index]!)));
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const perSecond = letters.length / seconds;
     const per = perItem(letters.length);
     workCpuMs = per(cpu.tree);
-    workMainThreadMs = per(cpu.main);
+    efficiency.unshift({ label: 'per-letter work', split: splitCpu(cpu), letters: letters.length });
 
     // Each step alone, over the same letters.
     const submissions = letters.map(parse);
     const step = async (run: () => Promise<unknown>) =>
-      per((await measureCpu({ tree: cpuOfTree }, run)).cpu.tree);
+      per((await measureCpu({ tree: meters.tree }, run)).cpu.tree);
     workBreakdown = {
       verifyMs: await step(async () => {
         for (const letter of letters) await verify(letter);
@@ -379,7 +385,7 @@ async function benchPerLetterWork(key: SenderKey, nationalId: string): Promise<n
       cpu: { server: workCpuMs },
     });
     log(
-      `per-letter work: ${fmt(perSecond)} letters/s; ${ms(workCpuMs)} ms CPU per letter, ${ms(workMainThreadMs)} on the main thread (each step alone: signature + digest ${ms(workBreakdown.verifyMs)}, multipart ${ms(workBreakdown.parseMs)}, PDF inspection ${ms(workBreakdown.inspectMs)}, encryption ${ms(workBreakdown.sealMs)})`,
+      `per-letter work: ${fmt(perSecond)} letters/s; ${ms(workCpuMs)} ms CPU per letter (each step alone: signature + digest ${ms(workBreakdown.verifyMs)}, multipart ${ms(workBreakdown.parseMs)}, PDF inspection ${ms(workBreakdown.inspectMs)}, encryption ${ms(workBreakdown.sealMs)})`,
     );
     return perSecond;
   } finally {
@@ -479,41 +485,54 @@ function printSummary(work: number, durable: Record<number, number>): void {
   printThroughputRatios(work, durable);
 }
 
-/** CPU per letter against the per-letter work: the figure that moves least between machines. */
+/**
+ * CPU per letter, split by where it ran, beside the per-letter work: the figures that move
+ * least between machines.
+ */
 function printEfficiency(): void {
-  const bare = (concurrency: number) =>
-    rows.find((row) => row.name.startsWith('baseline: bare') && row.concurrency === concurrency);
-  if (!Number.isNaN(workCpuMs) && workBreakdown) {
+  if (efficiency.length === 0) return;
+  if (workBreakdown) {
     log('');
     log(
-      `per-letter work alone: ${ms(workCpuMs)} ms CPU, ${ms(workMainThreadMs)} of it on the main thread (each step alone: signature + digest ${ms(workBreakdown.verifyMs)}, multipart ${ms(workBreakdown.parseMs)}, PDF inspection ${ms(workBreakdown.inspectMs)}, encryption ${ms(workBreakdown.sealMs)})`,
+      `per-letter work, each step alone: signature + digest ${ms(workBreakdown.verifyMs)}, multipart ${ms(workBreakdown.parseMs)}, PDF inspection ${ms(workBreakdown.inspectMs)}, encryption ${ms(workBreakdown.sealMs)} ms CPU`,
     );
   }
-  for (const detail of ingestDetails) {
-    const row = rows.find(
-      (candidate) =>
-        candidate.name.startsWith('ingest') && candidate.concurrency === detail.concurrency,
-    )!;
-    const server = row.cpu.server ?? 0;
-    const postgres = row.cpu.postgres ?? 0;
-    const total = server + postgres;
-    log('');
+  log('');
+  log(`| CPU ms per letter | ${efficiency.map((column) => column.label).join(' | ')} |`);
+  log(`| --- |${efficiency.map(() => ' --- |').join('')}`);
+  const line = (label: string, value: (column: Efficiency) => number | undefined) =>
+    log(`| ${label} | ${efficiency.map((column) => ms(value(column))).join(' | ')} |`);
+  const per = (column: Efficiency, times: CpuTimes | undefined) =>
+    times === undefined ? undefined : totalMs(times) / column.letters;
+  const serverPlusPostgres = (column: Efficiency) =>
+    per(column, column.split.total)! + (per(column, column.postgres) ?? 0);
+  line('event-loop (main) thread', (column) => per(column, column.split.mainThread));
+  line('PDF inspection threads', (column) => per(column, column.split.poolThreads));
+  line('other threads (V8 GC and compiler, libuv file I/O)', (column) =>
+    per(column, column.split.otherThreads),
+  );
+  line('child processes', (column) => per(column, column.split.childProcesses));
+  line('**server (all of the above)**', (column) => per(column, column.split.total));
+  line('of which in the kernel', (column) => column.split.total.systemMs / column.letters);
+  line('PostgreSQL (all its processes)', (column) => per(column, column.postgres));
+  line('of which in the kernel', (column) =>
+    column.postgres ? column.postgres.systemMs / column.letters : undefined,
+  );
+  line('**server + PostgreSQL**', serverPlusPostgres);
+  line('above the per-letter work', (column) =>
+    column.label === 'per-letter work' || Number.isNaN(workCpuMs)
+      ? undefined
+      : serverPlusPostgres(column) - workCpuMs,
+  );
+  line('HTTP floor (bare Fastify route, same body)', (column) => column.httpFloorMs);
+  line('load generator (this process)', (column) => per(column, column.load));
+  log('');
+  for (const column of efficiency) {
+    if (column.label === 'per-letter work') continue;
+    const total = serverPlusPostgres(column);
+    const load = per(column, column.load) ?? 0;
     log(
-      `ingest c=${detail.concurrency}: server ${ms(server)} + PostgreSQL ${ms(postgres)} = ${ms(total)} ms CPU per letter${Number.isNaN(workCpuMs) ? '' : ` = ${(total / workCpuMs).toFixed(1)} × the per-letter work; ${ms(total - workCpuMs)} ms above it`}`,
-    );
-    log(
-      `  server: event-loop thread ${ms(detail.mainThreadMs)}${Number.isNaN(workMainThreadMs) ? '' : ` (the work's main-thread part: ${ms(workMainThreadMs)})`}, other threads (PDF inspection, libuv pool, GC) ${ms(detail.otherThreadsMs)}, child processes ${ms(detail.childProcessesMs)}; kernel time ${ms(detail.serverSystemMs)} of it`,
-    );
-    log(`  PostgreSQL: kernel time ${ms(detail.postgresSystemMs)} of its ${ms(postgres)}`);
-    const floor = bare(detail.concurrency)?.cpu.server;
-    if (floor !== undefined) {
-      log(`  HTTP floor (bare Fastify route, same body, same run): ${ms(floor)} ms per request`);
-    }
-    log(
-      `  load generator: ${ms(row.cpu.load)} ms per letter (${row.perSecond > 0 ? Math.round(((row.cpu.load ?? 0) * row.perSecond) / 10) : 0} % of one core)`,
-    );
-    log(
-      `  CPU ceiling: ${cores} cores × 1000 / ${ms(total)} = ${fmt((cores * 1000) / total)} letters/s if the server and PostgreSQL had every core`,
+      `${column.label}: ${ms(total)} ms per letter${Number.isNaN(workCpuMs) ? '' : ` = ${(total / workCpuMs).toFixed(2)} × the per-letter work`}; at ${cores} cores that is at most ${fmt((cores * 1000) / total)} letters/s if the server and PostgreSQL had every core; the load generator took ${Math.round((load * (column.perSecond ?? 0)) / 10)} % of one core`,
     );
   }
 }

@@ -9,6 +9,7 @@ import { generateSyntheticNationalId } from '../src/mailboxes/national-id.js';
 import { createMailbox } from '../src/mailboxes/service.js';
 import { type Runtime, startRuntime } from '../src/runtime.js';
 import { createSender, registerSenderKey } from '../src/senders/service.js';
+import { threadIds } from './cpu.js';
 import { onBenchMessage, onStopRequested, sendToBench } from './ipc.js';
 
 /**
@@ -78,9 +79,9 @@ async function start(): Promise<void> {
   // One of the pool's PostgreSQL backends: its parent is the postmaster, whose process tree
   // the bench reads for PostgreSQL's CPU time.
   const backend = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db);
-  const started = runtime;
+  const running = runtime;
   onBenchMessage((message) => {
-    if (message.type === 'drain') void drainNotifications(started);
+    if (message.type === 'drain') void drainNotifications(running);
   });
   sendToBench({
     type: 'ready',
@@ -89,6 +90,9 @@ async function start(): Promise<void> {
     privateJwk,
     nationalId,
     postgresBackendPid: backend.rows[0]?.pid,
+    // Threads started after this are the PDF inspection pool's (it starts them on demand):
+    // the bench reads their CPU apart from that of the threads that exist now.
+    threadIdsAtReady: threadIds(process.pid),
   });
 }
 
