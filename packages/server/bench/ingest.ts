@@ -506,14 +506,18 @@ function printEfficiency(): void {
     times === undefined ? undefined : totalMs(times) / column.letters;
   const serverPlusPostgres = (column: Efficiency) =>
     per(column, column.split.total)! + (per(column, column.postgres) ?? 0);
+  const kernel = (part: keyof CpuSplit) => (column: Efficiency) =>
+    column.split[part].systemMs / column.letters;
   line('event-loop (main) thread', (column) => per(column, column.split.mainThread));
+  line('of which in the kernel', kernel('mainThread'));
   line('PDF inspection threads', (column) => per(column, column.split.poolThreads));
   line('other threads (V8 GC and compiler, libuv file I/O)', (column) =>
     per(column, column.split.otherThreads),
   );
+  line('of which in the kernel', kernel('otherThreads'));
   line('child processes', (column) => per(column, column.split.childProcesses));
   line('**server (all of the above)**', (column) => per(column, column.split.total));
-  line('of which in the kernel', (column) => column.split.total.systemMs / column.letters);
+  line('of which in the kernel', kernel('total'));
   line('PostgreSQL (all its processes)', (column) => per(column, column.postgres));
   line('of which in the kernel', (column) =>
     column.postgres ? column.postgres.systemMs / column.letters : undefined,

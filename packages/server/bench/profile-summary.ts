@@ -6,8 +6,11 @@ import { readFileSync } from 'node:fs';
  *
  *   node --import tsx packages/server/bench/profile-summary.ts <file.cpuprofile> [top]
  *
- * Self time is grouped by where the code lives (a package in node_modules, Kuvert's own
- * folder, Node's internals, or the VM itself: GC, idle, native code), then the top functions.
+ * Self time is grouped by kind of work (HTTP, SQL, hashing, ...), by where the code lives (a
+ * package in node_modules, Kuvert's own folder, Node's internals, or the VM itself: GC, idle,
+ * native code), then the top functions. The profiler samples wall time: on a busy machine a
+ * thread that is not scheduled is charged to whatever it was running, so read shares, and the
+ * CPU figures of `npm run bench` for absolute costs.
  */
 interface ProfileNode {
   id: number;
@@ -46,13 +49,55 @@ function placeOf({ url, functionName }: ProfileNode['callFrame']): string {
 }
 
 const byPlace = new Map<string, number>();
+const byKind = new Map<string, number>();
 const byFunction = new Map<string, number>();
 for (const [id, micros] of selfMicros) {
   const frame = nodes.get(id)!.callFrame;
   const place = placeOf(frame);
   byPlace.set(place, (byPlace.get(place) ?? 0) + micros);
+  const kind = kindOf(frame, place);
+  byKind.set(kind, (byKind.get(kind) ?? 0) + micros);
   const name = `${frame.functionName || '(anonymous)'} ${place}${frame.url ? `:${frame.lineNumber + 1}` : ''}`;
   byFunction.set(name, (byFunction.get(name) ?? 0) + micros);
+}
+
+/**
+ * A rough kind of work for each frame, to read a profile of the ingest server by what the
+ * time paid for. Native frames are told apart by their name: socket writes, file system calls
+ * (only their dispatch to libuv's pool runs here), messages to worker threads.
+ */
+function kindOf(frame: ProfileNode['callFrame'], place: string): string {
+  const { functionName } = frame;
+  if (place === '(idle)') return '(idle)';
+  if (place === '(garbage collector)') return 'garbage collection (this thread)';
+  if (place === '(program)' || place === '(root)') return 'V8 and Node.js, outside JavaScript';
+  if (place === '(native)') {
+    if (/^(writev|writeBuffer|write\w*String|shutdown)$/.test(functionName))
+      return 'socket writes (HTTP answers, SQL statements)';
+    if (/^(open|close|fsync|fdatasync|mkdir|fstat|read|write|unlink|rename)$/.test(functionName))
+      return 'file system calls (dispatch to libuv)';
+    if (/postMessage|receiveMessageOnPort/.test(functionName))
+      return 'messages to worker threads (PDF inspection)';
+    return `other native: ${functionName}`;
+  }
+  if (/^node:internal\/crypto\/(hash|hashing)/.test(place))
+    return 'hashing (SHA-256, SHA-512, HMAC)';
+  if (place === 'node:internal/crypto/sig' || place === 'kuvert server/senders')
+    return 'signature verification (RFC 9421)';
+  if (/^node:internal\/crypto/.test(place)) return 'encryption and random bytes';
+  if (/^(pg|pg-protocol|pg-pool|kysely|pg-boss)$/.test(place)) return 'SQL client (pg, Kysely)';
+  if (
+    /^(fastify|@fastify\/.*|find-my-way|avvio|light-my-request|fast-json-stringify|secure-json-parse)$/.test(
+      place,
+    ) ||
+    /^node:(_http|net|internal\/http|internal\/streams|stream)/.test(place)
+  )
+    return 'HTTP (Node.js http, Fastify)';
+  if (/^(typebox|@sinclair\/typebox)$/.test(place)) return 'schema validation (TypeBox)';
+  if (/^(pino|pino-std-serializers|sonic-boom|fast-redact)$/.test(place)) return 'logging (pino)';
+  if (/modules|loader|tsx|esbuild/.test(place)) return 'module loading (start-up)';
+  if (place.startsWith('kuvert ')) return `Kuvert: ${place.slice('kuvert '.length)}`;
+  return `other: ${place}`;
 }
 
 const totalMicros = [...selfMicros.values()].reduce((sum, value) => sum + value, 0);
@@ -71,5 +116,6 @@ const print = (title: string, table: Map<string, number>) => {
     );
   }
 };
+print('by kind of work', byKind);
 print('by place', byPlace);
 print('by function', byFunction);
