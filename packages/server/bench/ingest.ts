@@ -536,7 +536,7 @@ function printEfficiency(): void {
     const total = serverPlusPostgres(column);
     const load = per(column, column.load) ?? 0;
     log(
-      `${column.label}: ${ms(total)} ms per letter${Number.isNaN(workCpuMs) ? '' : ` = ${(total / workCpuMs).toFixed(2)} × the per-letter work`}; at ${cores} cores that is at most ${fmt((cores * 1000) / total)} letters/s if the server and PostgreSQL had every core; the load generator took ${Math.round((load * (column.perSecond ?? 0)) / 10)} % of one core`,
+      `${column.label}: ${ms(total)} ms per letter${Number.isNaN(workCpuMs) ? '' : ` = ${(total / workCpuMs).toFixed(2)} × the per-letter work (efficiency ${(workCpuMs / total).toFixed(2)})`}; at ${cores} cores that is at most ${fmt((cores * 1000) / total)} letters/s if the server and PostgreSQL had every core; the load generator took ${Math.round((load * (column.perSecond ?? 0)) / 10)} % of one core`,
     );
   }
 }
