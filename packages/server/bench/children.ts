@@ -44,16 +44,23 @@ export function isInterrupted(): boolean {
   return interrupted;
 }
 
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(signal, () => {
-    if (interrupted) {
-      warn(`${signal} again: leaving now`);
-      process.exit(130);
-    }
-    interrupted = true;
-    warn(`${signal}: stopping the servers under test and removing their data`);
-    void runCleanups().finally(() => process.exit(130));
-  });
+/**
+ * On Ctrl-C (SIGINT), SIGTERM or SIGHUP: stop the children in order, remove every temporary
+ * directory, exit 130. A second signal leaves at once (a child whose bench is gone stops and
+ * removes its data on its own).
+ */
+export function cleanUpOnInterrupt(): void {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      if (interrupted) {
+        warn(`${signal} again: leaving now`);
+        process.exit(130);
+      }
+      interrupted = true;
+      warn(`${signal}: stopping the servers under test and removing their data`);
+      void runCleanups().finally(() => process.exit(130));
+    });
+  }
 }
 
 /** A temporary directory that is removed when the bench ends, also on failure and Ctrl-C. */
@@ -100,10 +107,11 @@ export async function startChild<Ready>(
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const name = path.basename(script);
 
+  let logShown = false;
   const stop = async () => {
     forget();
     await stopProcess(child, exited, name);
-    await reportLog(name, logFile);
+    if (!logShown) await reportLog(name, logFile);
     await run.remove();
   };
   const forget = onExit(stop);
@@ -117,6 +125,7 @@ export async function startChild<Ready>(
       const onChildExit = async (code: number | null, signal: string | null) => {
         child.off('message', onMessage);
         const tail = await lastLines(logFile, 20);
+        logShown = true;
         reject(
           new Error(`${name} exited (${signal ?? `code ${code}`}); its last log lines:\n${tail}`),
         );

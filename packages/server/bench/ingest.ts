@@ -12,6 +12,7 @@ import { verifySignedRequest } from '../src/senders/http-signatures.js';
 import { buildPdf } from '../test/support/pdfs.js';
 import {
   type BenchChild,
+  cleanUpOnInterrupt,
   isInterrupted,
   runCleanups,
   startChild,
@@ -98,6 +99,7 @@ const pdf = Buffer.from(
   await buildPdf({ pages: 3, targetBytes: 100 * 1024, text: 'Kuvert benchmark letter' }),
 );
 
+cleanUpOnInterrupt();
 try {
   await main();
   if (isInterrupted()) await new Promise(() => {}); // the signal handler exits

@@ -36,7 +36,9 @@ onStopRequested(async () => {
   await rm(process.connected ? dataDir : runDir, { recursive: true, force: true });
 });
 startup.catch(async (error: unknown) => {
-  process.stderr.write(`bench server did not start: ${String((error as Error).stack ?? error)}\n`);
+  process.stderr.write(
+    `bench server did not start (its embedded PostgreSQL port is BENCH_PG_PORT, default 54399): ${String((error as Error).stack ?? error)}\n`,
+  );
   await runtime?.stop();
   await rm(dataDir, { recursive: true, force: true });
   process.exit(1);
