@@ -192,8 +192,13 @@ export function splitCpu(cpu: Record<'tree' | 'process' | 'main' | 'pool', CpuTi
   return {
     mainThread: cpu.main,
     poolThreads: cpu.pool,
-    otherThreads: minus(minus(cpu.process, cpu.main), cpu.pool),
-    childProcesses: minus(cpu.tree, cpu.process),
+    otherThreads: atLeastZero(minus(minus(cpu.process, cpu.main), cpu.pool)),
+    childProcesses: atLeastZero(minus(cpu.tree, cpu.process)),
     total: cpu.tree,
   };
+}
+
+/** A difference of figures each rounded to a clock tick can come out just below zero. */
+function atLeastZero(times: CpuTimes): CpuTimes {
+  return { userMs: Math.max(0, times.userMs), systemMs: Math.max(0, times.systemMs) };
 }
