@@ -84,6 +84,7 @@ export async function startChild<Ready>(
   script: string,
   env: Record<string, string> = {},
 ): Promise<BenchChild<Ready>> {
+  if (interrupted) throw new Error('interrupted: not starting another server');
   const run = await temporaryDirectory('kuvert-bench-');
   // The embedded cluster runs as `postgres` when we are root: it must enter this directory.
   await chmod(run.dir, 0o755);
@@ -139,7 +140,9 @@ export async function startChild<Ready>(
     pid: child.pid!,
     ready,
     ask: <Answer>(message: object) => {
-      if (!child.connected) return Promise.reject(new Error(`${name} is no longer running`));
+      if (!child.connected || interrupted) {
+        return Promise.reject(new Error(`${name} is no longer running`));
+      }
       const answer = nextMessage<Answer>();
       child.send(message);
       return answer;

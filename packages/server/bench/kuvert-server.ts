@@ -28,7 +28,9 @@ let runtime: Runtime | undefined;
 let app: FastifyInstance | undefined;
 const startup = start();
 // Registered before start-up finishes: a stop asked for meanwhile waits for it, then undoes it.
+let stopping = false;
 onStopRequested(async () => {
+  stopping = true;
   await startup.catch(() => {});
   await app?.close();
   await runtime?.stop();
@@ -83,7 +85,11 @@ async function start(): Promise<void> {
   const backend = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db);
   const running = runtime;
   onBenchMessage((message) => {
-    if (message.type === 'drain') void drainNotifications(running);
+    if (message.type !== 'drain' || stopping) return;
+    drainNotifications(running).catch((error: unknown) => {
+      // Most likely a stop under way; the bench sees the exit.
+      process.stderr.write(`drain failed: ${String(error)}\n`);
+    });
   });
   sendToBench({
     type: 'ready',
