@@ -1,8 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
 import { Value } from 'typebox/value';
 import { appendAuditEvent } from '../audit/service.js';
 import type { AppContext } from '../context.js';
+import type { Db } from '../db/database.js';
 import type { Letter } from '../db/schema.js';
+import type { BlobStore } from '../documents/blob-store.js';
 import { openDocument, type SealedDocument, sealDocument } from '../documents/envelope.js';
 import { KuvertError } from '../errors.js';
 import { parseNationalId } from '../mailboxes/national-id.js';
@@ -341,26 +344,28 @@ export async function recordLetterRead(options: {
  * progress (seconds) far from the line. Returns how many were deleted.
  */
 export async function sweepOrphanDocuments(options: {
-  context: AppContext;
+  db: Db;
+  blobs: BlobStore;
+  log: Logger;
   olderThan: Date;
 }): Promise<number> {
-  const { context } = options;
+  const { db, blobs, log } = options;
   let deleted = 0;
   let batch: string[] = [];
   const settle = async () => {
-    const referenced = await findReferencedBlobKeys(context.db, batch);
+    const referenced = await findReferencedBlobKeys(db, batch);
     for (const key of batch) {
       if (referenced.has(key)) continue;
-      await context.blobs.delete(key);
+      await blobs.delete(key);
       deleted++;
     }
     batch = [];
   };
-  for await (const key of context.blobs.listOlderThan('documents', options.olderThan)) {
+  for await (const key of blobs.listOlderThan('documents', options.olderThan)) {
     batch.push(key);
     if (batch.length >= 500) await settle();
   }
   await settle();
-  if (deleted > 0) context.log.info({ deleted }, 'removed unreferenced document ciphertexts');
+  if (deleted > 0) log.info({ deleted }, 'removed unreferenced document ciphertexts');
   return deleted;
 }
