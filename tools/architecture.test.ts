@@ -103,6 +103,33 @@ function allowedRooms(room: Room, file: string): Set<string> | 'anything' {
   return allowed;
 }
 
+function importViolations(file: string, specifiers: readonly string[]): string[] {
+  const room = roomOf(file);
+  if (!room) return [];
+  const allowed = allowedRooms(room, file);
+  const violations: string[] = [];
+  for (const specifier of specifiers) {
+    const target = resolveImport(file, specifier);
+    if (target.kind === 'package') {
+      const builtin = specifier.startsWith('node:') || builtins.has(target.name);
+      if (room.packages && !builtin && !isTest(file) && !room.packages.includes(target.name)) {
+        violations.push(`${file}: imports package ${target.name}; ${room.name} may not`);
+      }
+      continue;
+    }
+    const targetRoom = roomOf(target.file);
+    if (!targetRoom) {
+      violations.push(`${file}: imports ${specifier}, which is in no room`);
+    } else if (allowed !== 'anything' && !allowed.has(targetRoom.name)) {
+      const others = [...allowed].filter((name) => name !== room.name);
+      violations.push(
+        `${file}: imports ${specifier} (${targetRoom.name}); ${room.name} may import ${others.join(', ') || 'nothing of ours'}`,
+      );
+    }
+  }
+  return violations;
+}
+
 const sqlBuilding = [
   /\.(selectFrom|insertInto|updateTable|deleteFrom|replaceInto|mergeInto)\(/,
   /import\s*\{[^}]*\bsql\b[^}]*\}\s*from\s*'kysely'/,
@@ -131,31 +158,20 @@ describe('architecture (ARCHITECTURE.md, checked)', () => {
   });
 
   it('every import stays within what its room may import', () => {
-    const violations: string[] = [];
-    for (const file of sources) {
-      const room = roomOf(file);
-      if (!room) continue;
-      const allowed = allowedRooms(room, file);
-      for (const specifier of importsOf(file)) {
-        const target = resolveImport(file, specifier);
-        if (target.kind === 'package') {
-          const builtin = specifier.startsWith('node:') || builtins.has(target.name);
-          if (room.packages && !builtin && !isTest(file) && !room.packages.includes(target.name)) {
-            violations.push(`${file}: imports package ${target.name}; ${room.name} may not`);
-          }
-          continue;
-        }
-        const targetRoom = roomOf(target.file);
-        if (!targetRoom) {
-          violations.push(`${file}: imports ${specifier}, which is in no room`);
-        } else if (allowed !== 'anything' && !allowed.has(targetRoom.name)) {
-          violations.push(
-            `${file}: imports ${specifier} (${targetRoom.name}); ${room.name} may import ${[...allowed].filter((name) => name !== room.name).join(', ') || 'nothing of ours'}`,
-          );
-        }
-      }
-    }
+    const violations = sources.flatMap((file) => importViolations(file, importsOf(file)));
     expect(violations).toEqual([]);
+  });
+
+  it('names the rule a forbidden import breaks', () => {
+    expect(importViolations('packages/web/src/api.ts', ['@kuvert/server/config'])).toEqual([
+      'packages/web/src/api.ts: imports @kuvert/server/config (config); web may import nothing of ours',
+    ]);
+    expect(importViolations('packages/sdk/src/client.ts', ['pg', 'node:crypto'])).toEqual([
+      'packages/sdk/src/client.ts: imports package pg; sdk may not',
+    ]);
+    expect(
+      importViolations('packages/server/src/jobs/pg-boss-queue.ts', ['../letters/service.js']),
+    ).toHaveLength(1);
   });
 
   it('SQL is built only in queries.ts files (and the database layer)', () => {
