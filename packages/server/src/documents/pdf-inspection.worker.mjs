@@ -679,7 +679,8 @@ function checkDeclaredImage(stream, codec, head, bounds) {
   const height = stream.entries.get('Height');
   /** @type {Array<[number, number]>} */
   const sizes = [];
-  if (width?.type === 'number' && height?.type === 'number') sizes.push([width.value, height.value]);
+  if (width?.type === 'number' && height?.type === 'number')
+    sizes.push([width.value, height.value]);
   else if (codec) return uncheckable('an image’s /Width or /Height is not a plain number');
   const fromHeader =
     codec === 'DCTDecode' ? jpegSize(head) : codec === 'JPXDecode' ? jpxSize(head) : null;

@@ -216,7 +216,7 @@ async function* flateDecode(source) {
   const stop = new AbortController();
   const feeding = feed(rest, inflater, stop.signal);
   try {
-    for await (const chunk of inflater) yield /** @type {Buffer} */ (chunk);
+    for await (const chunk of inflater) yield/** @type {Buffer} */ (chunk);
   } catch (error) {
     if (stop.signal.aborted) return;
     throw new DamagedData(String(/** @type {Error} */ (error)?.message ?? error));
