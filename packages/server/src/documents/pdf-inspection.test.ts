@@ -306,6 +306,15 @@ describe('PDF inspection (security invariant 7)', () => {
       );
     });
 
+    it('takes a Buffer that views part of a larger buffer, as a parsed request body is', async () => {
+      const pdf = await buildPdf({ pages: 2 });
+      const body = Buffer.alloc(pdf.byteLength + 100, 0x41);
+      body.set(pdf, 50);
+      await expect(inspector.inspect(body.subarray(50, 50 + pdf.byteLength))).resolves.toEqual({
+        pageCount: 2,
+      });
+    });
+
     it('leaves the caller’s bytes intact', async () => {
       const bytes = await buildPdf({ pages: 2 });
       const before = Buffer.from(bytes);

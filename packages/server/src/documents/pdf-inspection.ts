@@ -390,8 +390,12 @@ export function createPdfInspector(options: PdfInspectorOptions = {}): PdfInspec
     slot.job = job;
     slot.timer = setTimeout(() => onTimeout(slot), timeoutMs);
     if (watchRss) slot.watch = setInterval(() => checkRss(slot), RSS_POLL_MS);
-    // Serialised (copied) into the IPC channel now: the caller's bytes are not kept.
-    slot.child.send({ id: job.id, bytes, maxPages: limits.maxPages, bounds });
+    // An exactly sized plain Uint8Array: the IPC serializer would otherwise send all of a
+    // Buffer's underlying pool, and revive it as a Buffer, which pdf.js refuses. It is
+    // serialised into the channel now: neither copy is kept.
+    const copy = new Uint8Array(bytes.byteLength);
+    copy.set(bytes);
+    slot.child.send({ id: job.id, bytes: copy, maxPages: limits.maxPages, bounds });
   }
 
   function dispatch(): void {

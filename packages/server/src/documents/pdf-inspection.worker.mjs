@@ -1074,7 +1074,14 @@ if (process.argv.includes(CHILD_FLAG) && process.send) {
     async (
       /** @type {{ id: number, bytes: Uint8Array, maxPages: number, bounds: StreamBounds }} */ job,
     ) => {
-      const verdict = await inspectPdf(job.bytes, job.maxPages, job.bounds);
+      const bytes = new Uint8Array(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength);
+      /** @type {Verdict} */
+      let verdict;
+      try {
+        verdict = await inspectPdf(bytes, job.maxPages, job.bounds);
+      } catch (error) {
+        verdict = unreadable(error); // a fault of ours or pdf.js's: refuse, and keep serving
+      }
       // maxRSS is in KiB: this process's peak resident memory so far, for the pool's figures.
       const peakRssBytes = process.resourceUsage().maxRSS * 1024;
       send({ type: 'result', id: job.id, peakRssBytes, ...verdict });
