@@ -80,7 +80,7 @@ export const rooms: readonly Room[] = [
     name: 'documents',
     paths: ['packages/server/src/documents'],
     holds:
-      'envelope encryption, master keys, blob stores (filesystem, S3), PDF inspection (worker threads)',
+      'envelope encryption, master keys, blob stores (filesystem, S3), PDF inspection (a pool of child processes)',
     mayImport: ['errors', 'config'],
   },
   {

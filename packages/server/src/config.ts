@@ -240,7 +240,7 @@ export const settings = {
   ),
   KUVERT_WORKERS: flag('Run background jobs in this process.', true, 'true'),
   KUVERT_PDF_THREADS: count(
-    'Worker threads that inspect uploaded PDFs (pdf.js), off the event loop.',
+    'Child processes that inspect uploaded PDFs (pdf.js), off the event loop, each with a memory cap (the name is from when they were threads).',
     () => availableParallelism(),
     'number of CPUs',
   ),
