@@ -8,7 +8,7 @@ import {
 } from './content-digest.js';
 
 const { contentDigests } = JSON.parse(
-  readFileSync(new URL('../../../../shared/vectors/rfc9421.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../test-vectors/rfc9421.json', import.meta.url), 'utf8'),
 ) as { contentDigests: { body: string; 'sha-256': string; 'sha-512': string }[] };
 
 describe('RFC 9530 Content-Digest', () => {

@@ -35,7 +35,7 @@ interface Vector {
 }
 
 const vectorsFile = JSON.parse(
-  readFileSync(new URL('../../../../shared/vectors/rfc9421.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../test-vectors/rfc9421.json', import.meta.url), 'utf8'),
 ) as {
   keys: Record<
     string,

@@ -406,7 +406,7 @@ describe('RFC 9421 verification', () => {
 
 describe('RFC 9421 Appendix B vectors through the verifier', () => {
   const vectors = JSON.parse(
-    readFileSync(new URL('../../../../../shared/vectors/rfc9421.json', import.meta.url), 'utf8'),
+    readFileSync(new URL('../../../sdk/test-vectors/rfc9421.json', import.meta.url), 'utf8'),
   ) as {
     keys: Record<string, { jwk: Record<string, string> }>;
     vectors: {
