@@ -42,7 +42,8 @@ export function lettersSenderRoutes(context: AppContext): FastifyPluginAsyncType
       {
         config: { access: 'sender' },
         bodyLimit: maxSubmissionBytes,
-        ...requireSenderForLetter,
+        onRequest: requireSenderForLetter.onRequest,
+        preParsing: requireSenderForLetter.preParsing,
         schema: {
           tags: ['sender'],
           summary: 'Deliver a letter',
@@ -74,7 +75,7 @@ export function lettersSenderRoutes(context: AppContext): FastifyPluginAsyncType
       '/letters/:id',
       {
         config: { access: 'sender' },
-        ...requireSender,
+        onRequest: requireSender.onRequest,
         schema: {
           tags: ['sender'],
           summary: 'Status of a letter this sender delivered',

@@ -24,7 +24,7 @@ declare module 'fastify' {
 export interface SenderAuthentication {
   /** Verifies the signature from the request line and headers, before any body byte is read. */
   onRequest: onRequestAsyncHookHandler;
-  /** Checks the body against the signed Content-Digest while it streams in. */
+  /** Checks the body against the signed Content-Digest while it streams in (routes with a body). */
   preParsing: preParsingAsyncHookHandler;
 }
 
@@ -71,6 +71,8 @@ export function authenticateSender(
     preParsing: async (request, _reply, payload) => {
       const check = bodyChecks.get(request);
       bodyChecks.delete(request);
+      // No check: onRequest found no body announced (a body always needs a Content-Digest).
+      if (!check) return payload;
       const checking = new BodyDigestCheck(check);
       // pipe() does not pass errors on: an aborted upload must end the parser's read too.
       payload.on('error', (error) => checking.destroy(error));
@@ -107,31 +109,21 @@ function announcesBody(request: FastifyRequest): boolean {
 
 /**
  * Passes the body through unchanged while hashing it, and fails at its end when it does not
- * match the signed Content-Digest: the parser then answers 401 and the route never runs. With
- * no digest to check (no body was announced), any byte is refused.
+ * match the signed Content-Digest: the parser then answers 401 and the route never runs.
  */
 class BodyDigestCheck extends Transform {
-  constructor(private readonly check: ContentDigestVerifier | undefined) {
+  constructor(private readonly check: ContentDigestVerifier) {
     super();
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    if (!this.check) {
-      done(
-        new KuvertError('signature_invalid', undefined, {
-          logReason:
-            'a body arrived that the request did not announce, so no Content-Digest covers it',
-        }),
-      );
-      return;
-    }
     this.check.update(chunk);
     done(null, chunk);
   }
 
   override _flush(done: TransformCallback): void {
     try {
-      if (this.check) refuseUnlessBodyMatches(this.check);
+      refuseUnlessBodyMatches(this.check);
       done();
     } catch (error) {
       done(error as Error);
