@@ -212,6 +212,13 @@ describe('RFC 9421 signing and verifying round trips', () => {
     },
   );
 
+  it('refuses to sign a body without a Content-Type: the server requires it covered', () => {
+    const key = loadSenderKey(generateSenderKey('ed25519').privateJwk);
+    expect(() =>
+      signRequest({ method: 'POST', url: 'https://k.example/', body: Buffer.from('x'), key }),
+    ).toThrow(/a request with a body needs a Content-Type header/);
+  });
+
   it('without a body: no Content-Digest, no content-type, and "@query" is "?" (§2.2.7)', () => {
     const key = loadSenderKey(generateSenderKey('ed25519').privateJwk);
     const signed = signRequest({
