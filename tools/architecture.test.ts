@@ -133,7 +133,7 @@ function importViolations(file: string, specifiers: readonly string[]): string[]
 const sqlBuilding = [
   /\.(selectFrom|insertInto|updateTable|deleteFrom|replaceInto|mergeInto)\(/,
   /import\s*\{[^}]*\bsql\b[^}]*\}\s*from\s*'kysely'/,
-  /from\s*'pg'/,
+  /import\s+(?!type\b)[^;]*from\s*'pg'/,
 ];
 
 describe('architecture (ARCHITECTURE.md, checked)', () => {

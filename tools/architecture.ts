@@ -93,7 +93,7 @@ export const rooms: readonly Room[] = [
     name: 'senders',
     paths: ['packages/server/src/senders'],
     holds:
-      'sender registration, keys, RFC 9421 verification of sender requests, signature nonces and their pruning',
+      'sender registration, keys (cached per process; revocation heard at once by LISTEN), RFC 9421 verification of sender requests, signature nonces and their pruning',
     mayImport: ['sdk', 'db', 'audit', 'errors', 'context', 'jobs'],
   },
   {
@@ -157,7 +157,7 @@ export const rooms: readonly Room[] = [
     name: 'context',
     paths: ['packages/server/src/context.ts'],
     holds: 'the shape of what start-up makes once and hands to routes and jobs (types only)',
-    mayImport: ['config', 'db', 'documents', 'jobs', 'notifications'],
+    mayImport: ['config', 'db', 'documents', 'jobs', 'notifications', 'senders'],
   },
   {
     name: 'wiring',

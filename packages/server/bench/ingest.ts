@@ -10,7 +10,7 @@ import { sealDocument } from '../src/documents/envelope.js';
 import type { MasterKeys } from '../src/documents/master-keys.js';
 import { createPdfInspector } from '../src/documents/pdf-inspection.js';
 import { readSubmission } from '../src/letters/service.js';
-import { verifySignedRequest } from '../src/senders/http-signatures.js';
+import { refuseUnlessBodyMatches, verifySignedRequest } from '../src/senders/http-signatures.js';
 import { buildPdf } from '../test/support/pdfs.js';
 import { type PreparedRequest, runLoad } from './load.js';
 
@@ -253,7 +253,7 @@ async function measurePerLetterWork(senderKey: SenderKey, recipientId: string): 
     count: lettersPerRun,
   });
   const one = async (request: PreparedRequest) => {
-    await verifySignedRequest({
+    const verified = await verifySignedRequest({
       method: 'POST',
       authority: `${host}:${port}`,
       path: request.path,
@@ -261,7 +261,7 @@ async function measurePerLetterWork(senderKey: SenderKey, recipientId: string): 
       headers: Object.fromEntries(
         Object.entries(request.headers).map(([k, v]) => [k.toLowerCase(), v]),
       ),
-      body: request.body,
+      hasBody: true,
       now: new Date(),
       findKey: async (keyId) => ({
         keyId,
@@ -269,8 +269,10 @@ async function measurePerLetterWork(senderKey: SenderKey, recipientId: string): 
         algorithm: 'ed25519',
         publicKey: publicJwk,
       }),
-      consumeNonce: async () => true,
+      nonceUsed: async () => false,
     });
+    verified.body?.update(request.body);
+    if (verified.body) refuseUnlessBodyMatches(verified.body);
     const submission = readSubmission(request.body, request.headers['content-type']);
     await inspector.inspect(submission.document.bytes);
     sealDocument({

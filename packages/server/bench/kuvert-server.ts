@@ -10,6 +10,7 @@ import { generateSyntheticNationalId } from '../src/mailboxes/national-id.js';
 import { createMailbox } from '../src/mailboxes/service.js';
 import { startRuntime } from '../src/runtime.js';
 import { createSender, registerSenderKey } from '../src/senders/service.js';
+import { freePort } from '../test/support/ports.js';
 
 /**
  * The real Kuvert for the ingest benchmark, in its own process: embedded PostgreSQL (or
@@ -18,11 +19,14 @@ import { createSender, registerSenderKey } from '../src/senders/service.js';
  */
 const dataDir = await mkdtemp(path.join(tmpdir(), 'kuvert-bench-'));
 await chmod(dataDir, 0o755); // the embedded cluster runs as `postgres` when we are root
+// Signatures are made for KUVERT_PUBLIC_URL's authority, and the load is sent to this address.
+const listenPort = await freePort();
 const config = loadConfig({
   ...process.env,
   KUVERT_ENV: 'development',
   KUVERT_DATA_DIR: dataDir,
   KUVERT_DEMO: 'false',
+  KUVERT_PUBLIC_URL: `http://127.0.0.1:${listenPort}`,
   // Ingest is measured with the notification workers idle (as with a separate `kuvert worker`);
   // the parent then asks for a drain and measures that on its own.
   KUVERT_WORKERS: 'false',
@@ -45,7 +49,7 @@ await createMailbox({
   password: 'a long bench passphrase 1',
   acceptSynthetic: true,
 });
-await app.listen({ port: 0, host: '127.0.0.1' });
+await app.listen({ port: listenPort, host: '127.0.0.1' });
 const address = app.server.address();
 const port = typeof address === 'object' && address ? address.port : 0;
 process.stdout.write(`${JSON.stringify({ port, keyId: key.keyId, privateJwk, nationalId })}\n`);

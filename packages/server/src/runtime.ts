@@ -4,7 +4,7 @@ import pino, { type Logger } from 'pino';
 import { backgroundJobs, maintenanceTasks } from './background.js';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
-import { connectDatabase, type Db, migrateToLatest } from './db/database.js';
+import { connectDatabase, connectListener, type Db, migrateToLatest } from './db/database.js';
 import { startEmbeddedPostgres } from './db/embedded-postgres.js';
 import { createBlobStore } from './documents/blob-store.js';
 import { keyFilePath, loadMasterKeys } from './documents/master-keys.js';
@@ -15,6 +15,7 @@ import { createPgBossQueue } from './jobs/pg-boss-queue.js';
 import { anyMailboxExists } from './mailboxes/queries.js';
 import { startMailSink } from './notifications/mail-sink.js';
 import { createMailer } from './notifications/mailer.js';
+import { createSenderKeyDirectory } from './senders/key-directory.js';
 
 export interface Runtime {
   context: AppContext;
@@ -74,7 +75,26 @@ export async function startRuntime(
     const queue = await createPgBossQueue({ databaseUrl, log, jobs: backgroundJobs });
     stops.push(() => queue.stop());
 
-    const context: AppContext = { config, db, blobs, keys, pdf, queue, mailer, mailSink, log };
+    const listenerUrl = databaseUrl; // a const, for the closure
+    const senderKeys = createSenderKeyDirectory({
+      db,
+      connectListener: () => connectListener(listenerUrl),
+      log,
+    });
+    stops.push(() => senderKeys.close());
+
+    const context: AppContext = {
+      config,
+      db,
+      blobs,
+      keys,
+      pdf,
+      queue,
+      mailer,
+      mailSink,
+      log,
+      senderKeys,
+    };
     if (config.KUVERT_WORKERS) {
       await queue.work(context);
       const maintenance = startMaintenance({ tasks: maintenanceTasks(context), log });

@@ -22,6 +22,14 @@ export function connectDatabase(url: string, options: { maxConnections?: number 
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
+/**
+ * A connection of its own for LISTEN (notifications arrive on the session that listens, so a
+ * pooled connection, handed to other queries in between, cannot hold it).
+ */
+export function connectListener(url: string): pg.Client {
+  return new pg.Client({ connectionString: url, application_name: 'kuvert-listener' });
+}
+
 /** Run every pending migration; concurrent callers are serialised by Kysely's lock table. */
 export async function migrateToLatest(db: Db): Promise<string[]> {
   const migrator = new Migrator({

@@ -11,7 +11,8 @@ import { KuvertError } from '../errors.js';
 import { parseNationalId } from '../mailboxes/national-id.js';
 import { mailboxIdQueryFor } from '../mailboxes/service.js';
 import { notifyLetterJob } from '../notifications/notify-letter.job.js';
-import type { PendingNonce } from '../senders/authenticate.js';
+import type { SignatureNonce } from '../senders/http-signatures.js';
+import { activeSenderKeyQuery } from '../senders/service.js';
 import { boundaryOf, type FormPart, parseMultipart } from './multipart.js';
 import {
   documentExists,
@@ -33,8 +34,12 @@ export interface Submission {
 }
 
 /** Read the two parts of a letter submission: `metadata` (JSON) then `document` (PDF). */
-export function readSubmission(body: Buffer, contentType: string | undefined): Submission {
-  const parts = parseMultipart(body, boundaryOf(contentType));
+export function readSubmission(body: unknown, contentType: string | undefined): Submission {
+  const boundary = boundaryOf(contentType);
+  if (!Buffer.isBuffer(body)) {
+    throw new KuvertError('bad_request', 'The request has no body: send the letter in it.');
+  }
+  const parts = parseMultipart(body, boundary);
   const metadataPart = parts.find((part) => part.name === 'metadata');
   const documentPart = parts.find((part) => part.name === 'document');
   if (parts.length !== 2 || !metadataPart || !documentPart) {
@@ -134,7 +139,7 @@ function recipientMailbox(context: AppContext, recipient: LetterMetadata['recipi
 export async function deliverLetter(options: {
   context: AppContext;
   senderId: string;
-  nonce: PendingNonce;
+  nonce: SignatureNonce;
   submission: Submission;
 }): Promise<{ letter: SenderLetter; created: boolean }> {
   const { context, senderId, submission } = options;
@@ -170,6 +175,7 @@ export async function deliverLetter(options: {
   try {
     outcome = await insertLetterOnce(context.db, {
       mailbox,
+      activeKey: activeSenderKeyQuery(options.nonce.keyId),
       nonce: options.nonce,
       letter,
       document: {
@@ -202,6 +208,11 @@ export async function deliverLetter(options: {
   }
   // Nothing references the ciphertext we wrote.
   await context.blobs.delete(blobKey);
+  if (!outcome.keyActive) {
+    throw new KuvertError('signature_invalid', undefined, {
+      logReason: `key ${options.nonce.keyId} was revoked while the letter was being received`,
+    });
+  }
   if (!outcome.nonceFresh) {
     throw new KuvertError('signature_invalid', undefined, {
       logReason: `replayed nonce for key ${options.nonce.keyId}`,
