@@ -6,7 +6,7 @@ import type { AppContext } from '../context.js';
 import type { Db } from '../db/database.js';
 import type { Letter } from '../db/schema.js';
 import type { BlobStore } from '../documents/blob-store.js';
-import { openDocument, type SealedDocument, sealDocument } from '../documents/envelope.js';
+import { openDocument, sealDocument } from '../documents/envelope.js';
 import { KuvertError } from '../errors.js';
 import { parseNationalId } from '../mailboxes/national-id.js';
 import { mailboxIdQueryFor } from '../mailboxes/service.js';
@@ -149,19 +149,21 @@ export async function deliverLetter(options: {
   const letterId = randomUUID();
   const documentId = randomUUID();
   const blobKey = `documents/${documentId}`;
-  // Inspection and encryption + durable write run side by side; on a refusal the ciphertext,
-  // if written, is removed again.
-  const [inspection, stored] = await Promise.allSettled([
+  // Inspection (in its own process) and encryption run side by side; the ciphertext is written
+  // only once the document is accepted, so a refused document never reaches the disk.
+  const [inspection, sealed] = await Promise.all([
     context.pdf.inspect(submission.document.bytes),
-    sealAndStore({ context, submission, letterId, documentId, blobKey, documentSha256 }),
+    Promise.resolve().then(() =>
+      sealDocument({
+        plaintext: submission.document.bytes,
+        plaintextSha256: documentSha256,
+        letterId,
+        documentId,
+        masterKeys: context.keys,
+      }),
+    ),
   ]);
-  if (inspection.status === 'rejected' || stored.status === 'rejected') {
-    if (stored.status === 'fulfilled') await context.blobs.delete(blobKey);
-    throw inspection.status === 'rejected'
-      ? inspection.reason
-      : (stored as PromiseRejectedResult).reason;
-  }
-  const sealed = stored.value;
+  await context.blobs.put(blobKey, sealed.ciphertext);
 
   const letter = {
     id: letterId,
@@ -183,7 +185,7 @@ export async function deliverLetter(options: {
         filename: submission.document.filename,
         content_type: 'application/pdf',
         size_bytes: submission.document.bytes.length,
-        page_count: inspection.value.pageCount,
+        page_count: inspection.pageCount,
         sha256: sealed.sha256,
         blob_key: blobKey,
         wrapped_key: sealed.wrappedKey,
@@ -227,25 +229,6 @@ export async function deliverLetter(options: {
   );
   if (!earlier) throw new KuvertError('internal');
   return { letter: replayOf(earlier, hash), created: false };
-}
-
-async function sealAndStore(options: {
-  context: AppContext;
-  submission: Submission;
-  letterId: string;
-  documentId: string;
-  blobKey: string;
-  documentSha256: Buffer;
-}): Promise<SealedDocument> {
-  const sealed = sealDocument({
-    plaintext: options.submission.document.bytes,
-    plaintextSha256: options.documentSha256,
-    letterId: options.letterId,
-    documentId: options.documentId,
-    masterKeys: options.context.keys,
-  });
-  await options.context.blobs.put(options.blobKey, sealed.ciphertext);
-  return sealed;
 }
 
 export async function getLetterForSender(options: {
