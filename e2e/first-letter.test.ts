@@ -153,7 +153,7 @@ describe('the first letter travels end to end', () => {
 
     // 5. The sender sees that the letter was read.
     const client = new KuvertClient({
-      baseUrl: `http://127.0.0.1:${port}`,
+      baseUrl: publicUrl,
       key: loadSenderKey(
         await import('node:fs/promises').then((fs) => fs.readFile(demo.senderKeyFile, 'utf8')),
       ),

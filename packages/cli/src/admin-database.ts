@@ -1,10 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '@kuvert/server/config';
-import { connectDatabase, type Db, migrateToLatest } from '@kuvert/server/db/database';
+import {
+  connectDatabase,
+  type Db,
+  migrateToLatest,
+  pingDatabase,
+} from '@kuvert/server/db/database';
 import { startEmbeddedPostgres } from '@kuvert/server/db/embedded-postgres';
 import { loadMasterKeys, type MasterKeys } from '@kuvert/server/documents/master-keys';
-import { sql } from 'kysely';
 
 export interface AdminContext {
   config: Readonly<Config>;
@@ -52,7 +56,7 @@ export async function runningEmbeddedUrl(config: Readonly<Config>): Promise<stri
   const url = `postgres://kuvert:${encodeURIComponent(password)}@127.0.0.1:${config.KUVERT_EMBEDDED_PG_PORT}/kuvert`;
   const probe = connectDatabase(url, { maxConnections: 1 });
   try {
-    await sql`select 1`.execute(probe);
+    await pingDatabase(probe);
     return url;
   } catch {
     return undefined;

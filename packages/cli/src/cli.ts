@@ -59,7 +59,8 @@ export async function runCli(argv: string[]): Promise<number> {
       return demoCommand(config, rest);
     case 'send':
       return sendCommand(rest, {
-        baseUrl: `http://127.0.0.1:${config.PORT}`,
+        // The server accepts signatures made for its public address only (@authority).
+        baseUrl: config.KUVERT_PUBLIC_URL,
         dataDir: config.dataDir,
         stdout: process.stdout,
         stderr: process.stderr,

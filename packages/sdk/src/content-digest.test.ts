@@ -4,11 +4,12 @@ import {
   checkContentDigest,
   createContentDigest,
   parseContentDigest,
+  startContentDigestCheck,
   verifyContentDigest,
 } from './content-digest.js';
 
 const { contentDigests } = JSON.parse(
-  readFileSync(new URL('../../../../shared/vectors/rfc9421.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../test-vectors/rfc9421.json', import.meta.url), 'utf8'),
 ) as { contentDigests: { body: string; 'sha-256': string; 'sha-512': string }[] };
 
 describe('RFC 9530 Content-Digest', () => {
@@ -31,6 +32,30 @@ describe('RFC 9530 Content-Digest', () => {
     expect(verifyContentDigest(sample['sha-256'], body)).toBe(true);
     expect(verifyContentDigest(sample['sha-512'], body)).toBe(true);
     expect(verifyContentDigest(`${sample['sha-256']}, ${sample['sha-512']}`, body)).toBe(true);
+  });
+
+  it.each(contentDigests)('checks content that arrives in pieces, one byte at a time', (sample) => {
+    const verifier = startContentDigestCheck(`${sample['sha-256']}, ${sample['sha-512']}`);
+    if ('ok' in verifier) throw new Error(`refused before the content: ${verifier.detail}`);
+    for (const byte of Buffer.from(sample.body)) verifier.update(Uint8Array.of(byte));
+    expect(verifier.finish()).toEqual({ ok: true });
+
+    const tampered = startContentDigestCheck(sample['sha-256']);
+    if ('ok' in tampered) throw new Error('refused before the content');
+    tampered.update(Buffer.from(sample.body));
+    tampered.update(Buffer.from(' '));
+    expect(tampered.finish()).toMatchObject({ ok: false, reason: 'mismatch' });
+  });
+
+  it('refuses a malformed field or one without a supported algorithm before any content', () => {
+    expect(startContentDigestCheck('sha-256=not-bytes')).toMatchObject({
+      ok: false,
+      reason: 'malformed',
+    });
+    expect(startContentDigestCheck('md5=:HUXZLQLMuI/KZ5KDcJPcOA==:')).toMatchObject({
+      ok: false,
+      reason: 'no-supported-algorithm',
+    });
   });
 
   it('rejects a digest of other content', () => {

@@ -62,32 +62,67 @@ export type ContentDigestCheck =
   | { ok: true }
   | { ok: false; reason: 'malformed' | 'no-supported-algorithm' | 'mismatch'; detail: string };
 
+/** Checks content that arrives in pieces against a `Content-Digest` field, hashing as it goes. */
+export interface ContentDigestVerifier {
+  update(chunk: Uint8Array): void;
+  /** The verdict over every byte given to `update`; call once, at the end of the content. */
+  finish(): ContentDigestCheck;
+}
+
+type ContentDigestFailure = Extract<ContentDigestCheck, { ok: false }>;
+
 /**
- * Checks a `Content-Digest` field against the received bytes and says why it fails.
+ * Starts checking content against a `Content-Digest` field before any of it has arrived, so a
+ * malformed field or one without a supported algorithm is refused without reading the content.
  * RFC 9530 §2 lets a recipient ignore members; Kuvert ignores only algorithms it does not
- * support, insists on at least one supported one, and requires every supported one to
- * match, so a sender cannot pair a good sha-256 with a forged sha-512.
+ * support, insists on at least one supported one, and requires every supported one to match,
+ * so a sender cannot pair a good sha-256 with a forged sha-512.
  */
-export function checkContentDigest(header: string, body: Uint8Array): ContentDigestCheck {
+export function startContentDigestCheck(
+  header: string,
+): ContentDigestVerifier | ContentDigestFailure {
   let digests: Map<string, Buffer>;
   try {
     digests = parseContentDigest(header);
   } catch (error) {
     return { ok: false, reason: 'malformed', detail: (error as Error).message };
   }
-  let checked = 0;
-  for (const [algorithm, claimed] of digests) {
-    if (!isSupportedAlgorithm(algorithm)) continue;
-    checked += 1;
-    if (!sameBytes(claimed, digestBytes(body, algorithm))) {
-      return { ok: false, reason: 'mismatch', detail: `${algorithm} does not match the content` };
-    }
-  }
-  if (checked === 0) {
+  const checks = [...digests]
+    .filter((entry): entry is [DigestAlgorithm, Buffer] => isSupportedAlgorithm(entry[0]))
+    .map(([algorithm, claimed]) => ({
+      algorithm,
+      claimed,
+      hash: createHash(NODE_HASH_NAMES[algorithm]),
+    }));
+  if (checks.length === 0) {
     const sent = [...digests.keys()].join(', ') || 'none';
     return { ok: false, reason: 'no-supported-algorithm', detail: `algorithms sent: ${sent}` };
   }
-  return { ok: true };
+  return {
+    update(chunk) {
+      for (const check of checks) check.hash.update(chunk);
+    },
+    finish() {
+      for (const { algorithm, claimed, hash } of checks) {
+        if (!sameBytes(claimed, hash.digest())) {
+          return {
+            ok: false,
+            reason: 'mismatch',
+            detail: `${algorithm} does not match the content`,
+          };
+        }
+      }
+      return { ok: true };
+    },
+  };
+}
+
+/** Checks a `Content-Digest` field against the received bytes and says why it fails. */
+export function checkContentDigest(header: string, body: Uint8Array): ContentDigestCheck {
+  const verifier = startContentDigestCheck(header);
+  if ('ok' in verifier) return verifier;
+  verifier.update(body);
+  return verifier.finish();
 }
 
 /** True when `header` is a well-formed `Content-Digest` that matches `body`. */

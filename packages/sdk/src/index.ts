@@ -19,11 +19,13 @@ export {
 } from './client.js';
 export {
   type ContentDigestCheck,
+  type ContentDigestVerifier,
   checkContentDigest,
   createContentDigest,
   type DigestAlgorithm,
   digestBytes,
   parseContentDigest,
+  startContentDigestCheck,
   verifyContentDigest,
 } from './content-digest.js';
 export {

@@ -35,7 +35,7 @@ interface Vector {
 }
 
 const vectorsFile = JSON.parse(
-  readFileSync(new URL('../../../../shared/vectors/rfc9421.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../test-vectors/rfc9421.json', import.meta.url), 'utf8'),
 ) as {
   keys: Record<
     string,
@@ -211,6 +211,13 @@ describe('RFC 9421 signing and verifying round trips', () => {
       ).toBe(true);
     },
   );
+
+  it('refuses to sign a body without a Content-Type: the server requires it covered', () => {
+    const key = loadSenderKey(generateSenderKey('ed25519').privateJwk);
+    expect(() =>
+      signRequest({ method: 'POST', url: 'https://k.example/', body: Buffer.from('x'), key }),
+    ).toThrow(/a request with a body needs a Content-Type header/);
+  });
 
   it('without a body: no Content-Digest, no content-type, and "@query" is "?" (§2.2.7)', () => {
     const key = loadSenderKey(generateSenderKey('ed25519').privateJwk);

@@ -246,12 +246,23 @@ export interface SignRequestOptions {
 }
 
 /**
- * Signs a Kuvert API request. Returns the headers to add: `Content-Digest` (with a body),
+ * Signs a Kuvert API request. With a body, `headers` must hold its `Content-Type`: the
+ * signature covers it and the digest. Returns the headers to add: `Content-Digest` (with a body),
  * `Date` (unless given), `Signature-Input` and `Signature`. Call it once per attempt: each
  * call gets a fresh `created` and nonce, so a retry is never a replay.
  */
 export function signRequest(options: SignRequestOptions): Record<string, string> {
   const url = new URL(options.url);
+  if (
+    options.body !== undefined &&
+    !options.components &&
+    !hasHeader(options.headers, 'content-type')
+  ) {
+    // The server requires content-type to be covered with a body: it decides how the body is read.
+    throw new Error(
+      'a request with a body needs a Content-Type header, which the signature covers',
+    );
+  }
   const created = options.created ?? Math.floor(Date.now() / 1000);
   const added: Record<string, string> = {};
   if (options.body !== undefined) added['Content-Digest'] = createContentDigest(options.body);

@@ -181,7 +181,19 @@ async function reportLog(name: string, logFile: string): Promise<void> {
   const lines = text.split('\n').filter((line) => line.trim() !== '');
   if (lines.length === 0) return;
   warn(`${name} logged ${lines.length} line(s); the first ones:`);
-  for (const line of lines.slice(0, 5)) warn(`  ${line.slice(0, 300)}`);
+  for (const line of lines.slice(0, 5)) warn(`  ${readable(line).slice(0, 300)}`);
+}
+
+/** A pino line as `level 50: message (error message)`; any other line as it is. */
+function readable(line: string): string {
+  try {
+    const entry = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string } };
+    if (typeof entry.level !== 'number') return line;
+    const error = entry.err?.message ? ` (${entry.err.message})` : '';
+    return `level ${entry.level}: ${entry.msg ?? ''}${error}`;
+  } catch {
+    return line;
+  }
 }
 
 async function lastLines(file: string, count: number): Promise<string> {

@@ -9,6 +9,7 @@ import { generateSyntheticNationalId } from '../src/mailboxes/national-id.js';
 import { createMailbox } from '../src/mailboxes/service.js';
 import { type Runtime, startRuntime } from '../src/runtime.js';
 import { createSender, registerSenderKey } from '../src/senders/service.js';
+import { freePort } from '../test/support/ports.js';
 import { threadIds } from './cpu.js';
 import { onBenchMessage, onStopRequested, sendToBench } from './ipc.js';
 
@@ -49,11 +50,14 @@ startup.catch(async (error: unknown) => {
 async function start(): Promise<void> {
   await mkdir(dataDir);
   await chmod(dataDir, 0o755); // the embedded cluster runs as `postgres` when we are root
+  // Signatures are made for KUVERT_PUBLIC_URL's authority, and the load is sent to this address.
+  const listenPort = await freePort();
   const config = loadConfig({
     ...process.env,
     KUVERT_ENV: 'development',
     KUVERT_DATA_DIR: dataDir,
     KUVERT_DEMO: 'false',
+    KUVERT_PUBLIC_URL: `http://127.0.0.1:${listenPort}`,
     // Ingest is measured with the notification workers idle (as with a separate `kuvert
     // worker`); the bench then asks for a drain and measures that on its own.
     KUVERT_WORKERS: 'false',
@@ -78,7 +82,7 @@ async function start(): Promise<void> {
     password: 'a long bench passphrase 1',
     acceptSynthetic: true,
   });
-  await app.listen({ port: 0, host: '127.0.0.1' });
+  await app.listen({ port: listenPort, host: '127.0.0.1' });
   const address = app.server.address();
   // One of the pool's PostgreSQL backends: its parent is the postmaster, whose process tree
   // the bench reads for PostgreSQL's CPU time.
@@ -98,8 +102,8 @@ async function start(): Promise<void> {
     privateJwk,
     nationalId,
     postgresBackendPid: backend.rows[0]?.pid,
-    // Threads started after this are the PDF inspection pool's (it starts them on demand):
-    // the bench reads their CPU apart from that of the threads that exist now.
+    // Threads started after this belong to a pool started on demand (PDF inspection ran in
+    // such threads before it moved to child processes): the bench counts them apart.
     threadIdsAtReady: threadIds(process.pid),
   });
 }

@@ -13,7 +13,7 @@ import { createPdfInspector } from '../src/documents/pdf-inspection.js';
 import { buildPdf } from '../test/support/pdfs.js';
 
 interface WorkerModule {
-  scanPdfBytes(bytes: Uint8Array): unknown;
+  scanPdfBytes(bytes: Uint8Array): Promise<unknown>;
   inspectWithPdfjs(bytes: Uint8Array, maxPages: number): Promise<unknown>;
 }
 
@@ -56,12 +56,12 @@ const workerScript = '../src/documents/pdf-inspection.worker.mjs';
 const worker = (await import(workerScript)) as WorkerModule;
 const inThisThread = async () => {
   const copy = letter.slice(); // pdf.js takes ownership of its input
-  worker.scanPdfBytes(copy);
+  await worker.scanPdfBytes(copy);
   await worker.inspectWithPdfjs(copy, 500);
 };
 results.push(await measure('this thread, no pool', inThisThread, 'sequential'));
 const scanStarted = performance.now();
-for (let i = 0; i < runs; i += 1) worker.scanPdfBytes(letter);
+for (let i = 0; i < runs; i += 1) await worker.scanPdfBytes(letter);
 const scanMs = (performance.now() - scanStarted) / runs;
 
 for (const threads of [1, 2]) {

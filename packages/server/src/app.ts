@@ -73,7 +73,7 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
             in: 'header',
             name: 'Signature',
             description:
-              'RFC 9421 signature by a registered sender key over @method, @authority, @path, @query, date and content-digest (RFC 9530), with created within 300 s and a fresh nonce.',
+              'RFC 9421 signature by a registered sender key over @method, @authority (the host of KUVERT_PUBLIC_URL), @path, @query, date and, with a body, content-digest (RFC 9530) and content-type, with created within 300 s and a fresh nonce. Checked before the body is read.',
           },
           session: { type: 'apiKey', in: 'cookie', name: 'kuvert_session' },
         },

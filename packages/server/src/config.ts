@@ -4,7 +4,7 @@ import path from 'node:path';
 /**
  * The one place that reads the environment. Every variable Kuvert understands is declared
  * here with its default and a description; the README's configuration table is generated
- * from this list (`npm run docs:config`), and a test fails when the table is stale.
+ * from this list (`npm run docs:generate`), and a test fails when the table is stale.
  */
 
 type Env = Record<string, string | undefined>;
@@ -240,7 +240,7 @@ export const settings = {
   ),
   KUVERT_WORKERS: flag('Run background jobs in this process.', true, 'true'),
   KUVERT_PDF_THREADS: count(
-    'Worker threads that inspect uploaded PDFs (pdf.js), off the event loop.',
+    'Child processes that inspect uploaded PDFs (pdf.js), off the event loop, each with a memory cap (the name is from when they were threads).',
     () => availableParallelism(),
     'number of CPUs',
   ),

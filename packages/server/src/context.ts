@@ -7,6 +7,7 @@ import type { PdfInspector } from './documents/pdf-inspection.js';
 import type { JobQueue } from './jobs/job.js';
 import type { MailSink } from './notifications/mail-sink.js';
 import type { Mailer } from './notifications/mailer.js';
+import type { SenderKeyDirectory } from './senders/key-directory.js';
 
 /** Everything a route, service or job needs, made once at start-up and passed down. */
 export interface AppContext {
@@ -19,5 +20,7 @@ export interface AppContext {
   mailer: Mailer;
   /** Development only: the built-in SMTP server that keeps what was sent. */
   mailSink: MailSink | undefined;
+  /** Sender keys for signature checks, cached until a revocation is heard. */
+  senderKeys: SenderKeyDirectory;
   log: Logger;
 }

@@ -17,7 +17,7 @@ export const errorCodes = {
   signature_invalid: {
     status: 401,
     title: 'The request signature could not be verified',
-    help: 'A sender request must carry a valid RFC 9421 signature made within 300 seconds with a registered key, covering @method, @authority, @path, @query, date and content-digest, with a fresh nonce. The server log has the precise reason under the request id; the answer never says which check failed.',
+    help: 'A sender request must carry a valid RFC 9421 signature made within 300 seconds with a registered key, covering @method, @authority (the host of KUVERT_PUBLIC_URL), @path, @query and date, and with a body content-digest and content-type, with a fresh nonce. It is checked before the body is read. The server log has the precise reason under the request id; the answer never says which check failed.',
   },
   login_failed: {
     status: 401,

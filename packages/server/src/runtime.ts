@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
+import { backgroundJobs, maintenanceTasks } from './background.js';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
-import { connectDatabase, type Db, migrateToLatest } from './db/database.js';
+import { connectDatabase, connectListener, type Db, migrateToLatest } from './db/database.js';
 import { startEmbeddedPostgres } from './db/embedded-postgres.js';
 import { createBlobStore } from './documents/blob-store.js';
 import { keyFilePath, loadMasterKeys } from './documents/master-keys.js';
@@ -11,8 +12,10 @@ import { createPdfInspector } from './documents/pdf-inspection.js';
 import { loggerOptions } from './http/logger.js';
 import { startMaintenance } from './jobs/maintenance.js';
 import { createPgBossQueue } from './jobs/pg-boss-queue.js';
+import { anyMailboxExists } from './mailboxes/queries.js';
 import { startMailSink } from './notifications/mail-sink.js';
 import { createMailer } from './notifications/mailer.js';
+import { createSenderKeyDirectory } from './senders/key-directory.js';
 
 export interface Runtime {
   context: AppContext;
@@ -69,13 +72,32 @@ export async function startRuntime(
     const mailer = createMailer(config, mailSink);
     stops.push(() => mailer.close());
 
-    const queue = await createPgBossQueue({ databaseUrl, log });
+    const queue = await createPgBossQueue({ databaseUrl, log, jobs: backgroundJobs });
     stops.push(() => queue.stop());
 
-    const context: AppContext = { config, db, blobs, keys, pdf, queue, mailer, mailSink, log };
+    const listenerUrl = databaseUrl; // a const, for the closure
+    const senderKeys = createSenderKeyDirectory({
+      db,
+      connectListener: () => connectListener(listenerUrl),
+      log,
+    });
+    stops.push(() => senderKeys.close());
+
+    const context: AppContext = {
+      config,
+      db,
+      blobs,
+      keys,
+      pdf,
+      queue,
+      mailer,
+      mailSink,
+      log,
+      senderKeys,
+    };
     if (config.KUVERT_WORKERS) {
       await queue.work(context);
-      const maintenance = startMaintenance(context);
+      const maintenance = startMaintenance({ tasks: maintenanceTasks(context), log });
       stops.push(async () => maintenance.stop());
     }
     return { context, stop };
@@ -96,8 +118,7 @@ async function refuseNewKeysForOldData(options: {
 }): Promise<void> {
   const { config, db } = options;
   if (config.KUVERT_MASTER_KEYS || existsSync(keyFilePath(config.dataDir))) return;
-  const existing = await db.selectFrom('mailboxes').select('id').limit(1).executeTakeFirst();
-  if (existing) {
+  if (await anyMailboxExists(db)) {
     throw new Error(
       `The database holds mailboxes but there is no master key file at ${keyFilePath(config.dataDir)}. ` +
         'Restore the key file from your backup (or set KUVERT_MASTER_KEYS); new keys could not open existing data.',

@@ -30,7 +30,7 @@ Options:
   --key <path>           the sender's private key as a JWK JSON file
                          (default: <data dir>/demo-sender/private-key.jwk.json)
   --key-id <id>          key id registered for the key (default: the JWK's "kid")
-  --url <base url>       the Kuvert server (default: http://127.0.0.1:$PORT, this machine's server)
+  --url <base url>       the Kuvert server (default: $KUVERT_PUBLIC_URL, this server's public address)
 `;
 
 /** Exit codes: 0 sent, 1 the letter was not sent, 2 the command line is wrong. */

@@ -1,4 +1,4 @@
-import { Kysely, Migrator, PostgresDialect, type Transaction } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
@@ -22,6 +22,14 @@ export function connectDatabase(url: string, options: { maxConnections?: number 
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
+/**
+ * A connection of its own for LISTEN (notifications arrive on the session that listens, so a
+ * pooled connection, handed to other queries in between, cannot hold it).
+ */
+export function connectListener(url: string): pg.Client {
+  return new pg.Client({ connectionString: url, application_name: 'kuvert-listener' });
+}
+
 /** Run every pending migration; concurrent callers are serialised by Kysely's lock table. */
 export async function migrateToLatest(db: Db): Promise<string[]> {
   const migrator = new Migrator({
@@ -33,4 +41,9 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** One round trip that proves the database answers (readiness, a running cluster's probe). */
+export async function pingDatabase(db: Db): Promise<void> {
+  await sql`select 1`.execute(db);
 }

@@ -1,11 +1,16 @@
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ActiveContent,
+  type BombKind,
   buildAnnotationFloodPdf,
+  buildBombPdf,
   buildEncryptedLikePdf,
   buildPdf,
   buildPdfWithActiveContent,
@@ -13,7 +18,9 @@ import {
   buildPdfWithHiddenJavaScriptName,
   buildPdfWithJavaScript,
   buildPdfWithLaunchAction,
+  buildPdfWithPaddedObjectStream,
   buildPdfWithRunLengthObjectStream,
+  buildScannedLetterPdf,
   garbledPdf,
   notAPdf,
   truncatedPdf,
@@ -31,7 +38,7 @@ type Verdict = { outcome: 'accepted'; pageCount: number } | Rejected;
 
 /** The worker script's two layers, imported directly to test each on its own. */
 interface InspectionLayers {
-  scanPdfBytes(bytes: Uint8Array): Rejected | null;
+  scanPdfBytes(bytes: Uint8Array): Promise<Rejected | null>;
   inspectWithPdfjs(bytes: Uint8Array, maxPages: number): Promise<Verdict>;
 }
 
@@ -199,7 +206,77 @@ describe('PDF inspection (security invariant 7)', () => {
     });
   });
 
-  describe('the envelope checks, before any thread', () => {
+  describe('decompression bombs: refused as bound violations, never decoded in full', () => {
+    const bombs: Array<[BombKind, RegExp]> = [
+      ['metadataFlateOfFlate', /a metadata stream \(object 4\) expands to more than 64 MiB/],
+      ['contentStreamWithLink', /a content stream \(object 4\) expands to more than 64 MiB/],
+      ['flateImage', /an image \(object 5\) expands to more than 160 MiB/],
+      ['dctImageDimensions', /an image \(object 5\) declares 100000 × 100000 pixels/],
+      [
+        'sharedAppearanceStream',
+        /a form XObject or appearance stream \(object 5\) expands to more than 64 MiB/,
+      ],
+    ];
+
+    // One process of its own, so that its peak memory is the bombs' alone.
+    let pool: PdfInspector;
+    beforeAll(() => {
+      pool = createPdfInspector({ processes: 1 });
+    });
+    afterAll(() => pool.close());
+
+    it.each(bombs)('%s', async (kind, reason) => {
+      const bytes = buildBombPdf(kind);
+      const error = await pool.inspect(bytes).catch((e: unknown) => e);
+      expect(error).toEqual(rejectedWith(/refused as a decompression bomb/));
+      expect(error).toEqual(rejectedWith(reason));
+      expect(error).toBeInstanceOf(KuvertError);
+      expect((error as KuvertError).status).toBe(422);
+    });
+
+    it('the inspecting process stayed within a small memory bound throughout', async () => {
+      for (const [kind] of bombs) await pool.inspect(buildBombPdf(kind)).catch(() => {});
+      const { peakRssBytes } = pool.stats();
+      // A process with pdf.js loaded sits near 100 MiB; the metadata bomb alone took one
+      // inspection thread to 6.25 GiB before streams were bounded.
+      expect(peakRssBytes).toBeGreaterThan(0);
+      expect(peakRssBytes).toBeLessThan(400 * 1024 * 1024);
+    });
+
+    it('an object stream whose dictionary is padded past 64 KiB is still read', async () => {
+      const bytes = buildPdfWithPaddedObjectStream();
+      expect(latin1(bytes)).not.toMatch(/JavaScript/);
+      await expect(pool.inspect(bytes)).rejects.toEqual(rejectedWith(JAVASCRIPT));
+    });
+
+    it('a scanned letter (one A4 page at 300 dpi in RGB, 26 MB decoded) passes', async () => {
+      await expect(pool.inspect(buildScannedLetterPdf())).resolves.toEqual({ pageCount: 1 });
+    });
+
+    it('the bounds are configurable, and say which one was passed', async () => {
+      const strict = createPdfInspector({ processes: 1, limits: { maxImageBytes: 16 << 20 } });
+      try {
+        await expect(strict.inspect(buildScannedLetterPdf())).rejects.toEqual(
+          rejectedWith(/an image \(object 5\) expands to more than 16 MiB; at most 16 MiB/),
+        );
+      } finally {
+        await strict.close();
+      }
+    });
+
+    it('the document bound covers all streams together', async () => {
+      const strict = createPdfInspector({ processes: 1, limits: { maxDecodedBytes: 16 << 20 } });
+      try {
+        await expect(strict.inspect(buildScannedLetterPdf())).rejects.toEqual(
+          rejectedWith(/its streams together expand to more than 16 MiB/),
+        );
+      } finally {
+        await strict.close();
+      }
+    });
+  });
+
+  describe('the envelope checks, before any process', () => {
     const body = '\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n';
 
     it('finds the header within the first 1024 bytes, and no further', () => {
@@ -229,6 +306,15 @@ describe('PDF inspection (security invariant 7)', () => {
       );
     });
 
+    it('takes a Buffer that views part of a larger buffer, as a parsed request body is', async () => {
+      const pdf = await buildPdf({ pages: 2 });
+      const body = Buffer.alloc(pdf.byteLength + 100, 0x41);
+      body.set(pdf, 50);
+      await expect(inspector.inspect(body.subarray(50, 50 + pdf.byteLength))).resolves.toEqual({
+        pageCount: 2,
+      });
+    });
+
     it('leaves the caller’s bytes intact', async () => {
       const bytes = await buildPdf({ pages: 2 });
       const before = Buffer.from(bytes);
@@ -236,7 +322,7 @@ describe('PDF inspection (security invariant 7)', () => {
       expect(Buffer.from(bytes).equals(before)).toBe(true);
     });
 
-    it('terminates a thread that runs over the timeout, and the next inspection works', async () => {
+    it('kills a process that runs over the timeout, and the next inspection works', async () => {
       const pool = createPdfInspector({ threads: 1, timeoutMs: 500 });
       try {
         // About a second of pdf.js work on a fast machine: far over 500 ms.
@@ -251,8 +337,8 @@ describe('PDF inspection (security invariant 7)', () => {
       }
     });
 
-    it('refuses a document whose thread dies, and replaces the thread', async () => {
-      const pool = createPdfInspector({ threads: 1, workerUrl: crashOnRequestWorker });
+    it('refuses a document whose process dies, and replaces the process', async () => {
+      const pool = createPdfInspector({ threads: 1, workerUrl: await standIn.crashOnRequest });
       try {
         await expect(pool.inspect(pdfText('%PDF-1.7 crash\n%%EOF'))).rejects.toEqual(
           expect.objectContaining({
@@ -269,8 +355,8 @@ describe('PDF inspection (security invariant 7)', () => {
       }
     });
 
-    it('fails waiting documents as internal errors when no thread can start', async () => {
-      const pool = createPdfInspector({ threads: 1, workerUrl: brokenWorker });
+    it('fails waiting documents as internal errors when no process can start', async () => {
+      const pool = createPdfInspector({ threads: 1, workerUrl: await standIn.broken });
       try {
         await expect(pool.inspect(await buildPdf())).rejects.toEqual(
           expect.objectContaining({ code: 'internal' }),
@@ -298,9 +384,39 @@ describe('PDF inspection (security invariant 7)', () => {
       }
     });
 
+    it('refuses work beyond the queue’s byte limit as unavailable', async () => {
+      const bytes = await buildPdf({ pages: 1, targetBytes: 50_000 });
+      const pool = createPdfInspector({ processes: 1, maxQueuedBytes: 80_000 });
+      try {
+        const first = pool.inspect(bytes); // waits: no process is up yet
+        await expect(pool.inspect(bytes)).rejects.toEqual(
+          expect.objectContaining({ code: 'unavailable' }),
+        );
+        await expect(first).resolves.toEqual({ pageCount: 1 });
+        expect(pool.stats().queuedBytes).toBe(0);
+      } finally {
+        await pool.close();
+      }
+    });
+
+    it.runIf(process.platform === 'linux')(
+      'kills a process whose resident memory passes the cap, and refuses its document',
+      async () => {
+        // pdf.js alone takes a process past 40 MiB; the flood keeps it busy long enough to be seen.
+        const pool = createPdfInspector({ processes: 1, maxRssMb: 40 });
+        try {
+          await expect(pool.inspect(buildAnnotationFloodPdf())).rejects.toEqual(
+            rejectedWith(/needed more than 40 MiB of memory/),
+          );
+        } finally {
+          await pool.close();
+        }
+      },
+    );
+
     it('close() refuses running and later work', async () => {
       const pool = createPdfInspector({ threads: 1 });
-      await pool.inspect(await buildPdf()); // a thread is up
+      await pool.inspect(await buildPdf()); // a process is up
       const running = expect(pool.inspect(buildAnnotationFloodPdf())).rejects.toEqual(
         expect.objectContaining({ code: 'unavailable' }),
       );
@@ -312,7 +428,7 @@ describe('PDF inspection (security invariant 7)', () => {
       await pool.close(); // idempotent
     });
 
-    it('close() leaves no thread behind: a process using the pool exits by itself', async () => {
+    it('close() leaves no process behind: a process using the pool exits by itself', async () => {
       const script = `
         const { createPdfInspector } = await import(${JSON.stringify(new URL('./pdf-inspection.ts', import.meta.url).href)});
         const { buildPdf } = await import(${JSON.stringify(new URL('../../test/support/pdfs.ts', import.meta.url).href)});
@@ -334,47 +450,51 @@ describe('PDF inspection (security invariant 7)', () => {
 describe('each inspection layer on its own', () => {
   describe('the byte scan', () => {
     it('finds nothing in valid letters', async () => {
-      expect(layers.scanPdfBytes(await buildPdf({ pages: 3, targetBytes: 100_000 }))).toBeNull();
+      await expect(
+        layers.scanPdfBytes(await buildPdf({ pages: 3, targetBytes: 100_000 })),
+      ).resolves.toBeNull();
     });
 
     it.each(activeContent)(
       'finds %s although no such name is visible in the bytes',
-      (kind, reason) => {
+      async (kind, reason) => {
         const bytes = buildPdfWithActiveContent(kind);
         expect(latin1(bytes)).not.toMatch(
           /\/(JavaScript|JS|Launch|EmbeddedFiles?|FileAttachment|RichMedia|XFA)\b/,
         );
-        expect(layers.scanPdfBytes(bytes)?.reason).toMatch(reason);
+        expect((await layers.scanPdfBytes(bytes))?.reason).toMatch(reason);
       },
     );
 
-    it('decodes #xx escapes in names', () => {
+    it('decodes #xx escapes in names', async () => {
       const bytes = pdfText('%PDF-1.7\n1 0 obj << /S /#4A#61vaScript /J#53 (x) >> endobj\n%%EOF');
-      expect(layers.scanPdfBytes(bytes)?.reason).toMatch(/\/JavaScript .*written \/#4A#61vaScript/);
+      expect((await layers.scanPdfBytes(bytes))?.reason).toMatch(
+        /\/JavaScript .*written \/#4A#61vaScript/,
+      );
     });
 
-    it('counts /JS outside streams but not in stream data, where noise can spell it', () => {
+    it('counts /JS outside streams but not in stream data, where noise can spell it', async () => {
       const outside = pdfText('%PDF-1.7\n1 0 obj << /JS (x) >> endobj\n%%EOF');
       const inside = pdfText(
         '%PDF-1.7\n1 0 obj << /Length 12 >> stream\n\x01/JS \x02/XFA\x03\nendstream endobj\n%%EOF',
       );
-      expect(layers.scanPdfBytes(outside)?.reason).toMatch(JAVASCRIPT);
-      expect(layers.scanPdfBytes(inside)).toBeNull();
+      expect((await layers.scanPdfBytes(outside))?.reason).toMatch(JAVASCRIPT);
+      await expect(layers.scanPdfBytes(inside)).resolves.toBeNull();
     });
 
-    it('counts long names even in stream data, where a repaired file may find objects', () => {
+    it('counts long names even in stream data, where a repaired file may find objects', async () => {
       const bytes = pdfText(
         '%PDF-1.7\n1 0 obj << /Length 30 >> stream\n2 0 obj << /S /Launch >> endobj\nendstream endobj\n%%EOF',
       );
-      expect(layers.scanPdfBytes(bytes)?.reason).toMatch(LAUNCH);
+      expect((await layers.scanPdfBytes(bytes))?.reason).toMatch(LAUNCH);
     });
 
-    it('refuses an encrypted file, whose object streams it cannot read', () => {
-      expect(layers.scanPdfBytes(buildEncryptedLikePdf())?.reason).toMatch(ENCRYPTED);
+    it('refuses an encrypted file, whose object streams it cannot read', async () => {
+      expect((await layers.scanPdfBytes(buildEncryptedLikePdf()))?.reason).toMatch(ENCRYPTED);
     });
 
-    it('refuses an object stream it cannot decode', () => {
-      expect(layers.scanPdfBytes(buildPdfWithRunLengthObjectStream())?.reason).toMatch(
+    it('refuses an object stream it cannot decode', async () => {
+      expect((await layers.scanPdfBytes(buildPdfWithRunLengthObjectStream()))?.reason).toMatch(
         /cannot be checked/,
       );
     });
@@ -416,7 +536,7 @@ describe('each inspection layer on its own', () => {
       ['a Launch open action', () => buildPdfWithLaunchAction()],
     ])('does not report %s, which the byte scan does', async (_what, build) => {
       const bytes = await build();
-      expect(layers.scanPdfBytes(bytes)).not.toBeNull();
+      expect(await layers.scanPdfBytes(bytes)).not.toBeNull();
       await expect(viaPdfjs(bytes)).resolves.toEqual({ outcome: 'accepted', pageCount: 1 });
     });
   });
@@ -441,18 +561,29 @@ describe('each inspection layer on its own', () => {
   });
 });
 
-/** Stand-in workers for tests of the pool's own mechanics. */
-function moduleUrl(source: string): URL {
-  return new URL(`data:text/javascript,${encodeURIComponent(source)}`);
-}
-
-const crashOnRequestWorker = moduleUrl(`
-  import { parentPort } from 'node:worker_threads';
-  parentPort.on('message', ({ id, bytes }) => {
-    if (Buffer.from(bytes).toString('latin1').includes('crash')) process.exit(3);
-    parentPort.postMessage({ type: 'result', id, outcome: 'accepted', pageCount: 1 });
-  });
-  parentPort.postMessage({ type: 'ready' });
-`);
-
-const brokenWorker = moduleUrl(`throw new Error('cannot start');`);
+/**
+ * Stand-in worker scripts for tests of the pool's own mechanics, written to a temporary
+ * directory (a child process runs a file, not a data: URL).
+ */
+const standIn = (() => {
+  const directory = mkdtemp(path.join(tmpdir(), 'kuvert-pdf-pool-'));
+  afterAll(async () => rm(await directory, { recursive: true, force: true }));
+  const script = async (name: string, source: string) => {
+    const file = path.join(await directory, name);
+    await writeFile(file, source);
+    return pathToFileURL(file);
+  };
+  return {
+    crashOnRequest: script(
+      'crash-on-request.mjs',
+      `
+      process.on('message', ({ id, bytes }) => {
+        if (Buffer.from(bytes).toString('latin1').includes('crash')) process.exit(3);
+        process.send({ type: 'result', id, outcome: 'accepted', pageCount: 1 });
+      });
+      process.send({ type: 'ready' });
+    `,
+    ),
+    broken: script('broken.mjs', `throw new Error('cannot start');`),
+  };
+})();

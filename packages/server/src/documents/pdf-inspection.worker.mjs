@@ -1,36 +1,46 @@
 // @ts-check
 /**
- * PDF inspection worker (security invariant 7). Runs in a `node:worker_threads` thread owned by
- * the pool in `pdf-inspection.ts`, one document at a time, so that pdf.js never blocks the
- * server's event loop and a hostile document can be stopped by terminating the thread.
+ * PDF inspection worker (security invariant 7). Runs in a child process owned by the pool in
+ * `pdf-inspection.ts`, one document at a time, so that pdf.js never blocks the server's event
+ * loop, its memory has a ceiling, and a hostile document is stopped by killing the process,
+ * which gives all of its memory back.
  *
- * Why plain JavaScript: this file is loaded by `new Worker(url)`, and a worker thread does not
- * get the TypeScript loader of its parent. Under `node --import tsx` a `.ts` worker would load,
- * but inside vitest test files are transformed by Vite while a worker thread is plain Node,
- * which cannot load TypeScript. A `.mjs` file with JSDoc types loads the same way everywhere
- * (server, CLI, tests, benchmark) with no build step.
+ * Why plain JavaScript: the child is a plain `node` process without the TypeScript loader of
+ * the server (and inside vitest test files are transformed by Vite, which a child process does
+ * not get). A `.mjs` file with JSDoc types loads the same way everywhere (server, CLI, tests,
+ * benchmark) with no build step.
  *
- * Protocol (structured-clone messages):
+ * Protocol (IPC messages, advanced serialization):
  *   worker → pool: `{ type: 'ready' }` once pdf.js is loaded;
- *   pool → worker: `{ id, bytes, maxPages }` (the bytes' buffer is transferred);
- *   worker → pool: `{ type: 'result', id, outcome: 'accepted', pageCount }` or
- *                  `{ type: 'result', id, outcome: 'rejected', reason, logReason? }`.
+ *   pool → worker: `{ id, bytes, maxPages, bounds }`;
+ *   worker → pool: `{ type: 'result', id, peakRssBytes, outcome: 'accepted', pageCount }` or
+ *                  `{ type: 'result', id, peakRssBytes, outcome: 'rejected', reason, logReason? }`.
  *
  * Two independent layers, because each misses things the other sees:
  *   1. `scanPdfBytes`: a scan of the bytes for names that mark active or embedded content,
  *      `#xx` escapes decoded, including inside every object stream (whose filters it decodes,
  *      refusing any it cannot). It finds what pdf.js's API never reports (JavaScript in links
- *      and bookmarks, Launch actions, objects reachable only after xref repair).
+ *      and bookmarks, Launch actions, objects reachable only after xref repair). It also
+ *      decodes every stream's filters within a bound (`pdf-stream-decoding.mjs`), so that a
+ *      decompression bomb is refused before pdf.js, or a recipient's viewer, decodes it.
  *   2. `inspectWithPdfjs`: pdf.js itself, the parser the web app displays letters with, which
  *      resolves the document's structure and reports document, page, annotation and form-field
  *      JavaScript, attachments, XFA and encryption through its API. Nothing is rendered: no
  *      fonts, images or operator lists are loaded.
  */
-import { parentPort } from 'node:worker_threads';
-import { inflateRawSync } from 'node:zlib';
 import { AnnotationType, getDocument, VerbosityLevel } from 'pdfjs-dist/legacy/build/pdf.mjs';
 // @ts-expect-error pdfjs-dist ships no type declarations for its worker entry point.
 import * as pdfjsWorker from 'pdfjs-dist/legacy/build/pdf.worker.mjs';
+import {
+  chunksOf,
+  collectBytes,
+  countBytes,
+  DamagedData,
+  DECODABLE_FILTERS,
+  decodeChain,
+  decodeSmallFlateChain,
+  IMAGE_CODECS,
+} from './pdf-stream-decoding.mjs';
 
 // pdf.js normally parses in a web worker of its own. This thread already is that worker, so
 // hand pdf.js its worker-side handler directly: it runs here ("fake worker"), never spawns
@@ -83,10 +93,8 @@ function uncheckable(detail) {
 
 // --- Layer 1: byte scan --------------------------------------------------------------------
 
-/** Total bytes the scan may decode from object streams, per document. */
-const MAX_DECODED_BYTES = 64 * 1024 * 1024;
-/** A stream dictionary larger than this is not one a PDF writer produced. */
-const MAX_DICTIONARY_BYTES = 64 * 1024;
+/** Deeper nesting than this is not what a PDF writer produces; pdf.js would still read it. */
+const MAX_NESTING = 64;
 /** Names longer than this cannot be one we look for, however escaped; they are not decoded. */
 const MAX_INTERESTING_NAME_LENGTH = 64;
 
@@ -139,11 +147,12 @@ const ENDSTREAM = Buffer.from('endstream', 'latin1');
 
 /**
  * @typedef {object} ScanState
- * @property {number} decoded bytes decoded from object streams so far
- * @property {number} work bytes lexed while reading stream dictionaries
+ * @property {number} decoded bytes decoded from streams so far
+ * @property {number} work bytes lexed in dictionaries and read as stream data
  * @property {number} workLimit
  * @property {boolean} encrypted an /Encrypt entry was seen
  * @property {string | null} uncheckable why an object stream could not be decoded
+ * @property {Map<string, number> | null} indirectNumbers `N G obj <number> endobj` in the file
  */
 
 /** @param {number} byte */
@@ -258,7 +267,7 @@ function scanNames(bytes, state, options) {
 /**
  * @typedef {{ type: 'name', name: string }
  *   | { type: 'number', value: number }
- *   | { type: 'ref' }
+ *   | { type: 'ref', num: number, gen: number }
  *   | { type: 'dict', entries: Map<string, PdfValue> }
  *   | { type: 'array', items: PdfValue[] }
  *   | { type: 'other', word?: string }} PdfValue
@@ -281,6 +290,8 @@ class DictionaryReader {
     this.end = end;
     /** @type {Array<{ kind: string, value: string }>} */
     this.peeked = [];
+    /** A value was nested deeper than MAX_NESTING: the reader gave up, not the document. */
+    this.tooDeep = false;
   }
 
   skipSpace() {
@@ -374,7 +385,11 @@ class DictionaryReader {
    */
   value(depth) {
     const token = this.next();
-    if (!token || depth > 32) return null;
+    if (!token) return null;
+    if (depth > MAX_NESTING) {
+      this.tooDeep = true;
+      return null;
+    }
     if (token.kind === 'name') return { type: 'name', name: token.value };
     if (token.kind === '<<') {
       /** @type {Map<string, PdfValue>} */
@@ -416,7 +431,7 @@ class DictionaryReader {
       ) {
         this.next();
         this.next();
-        return { type: 'ref' };
+        return { type: 'ref', num: Number(token.value), gen: Number(generation.value) };
       }
       return { type: 'number', value: Number(token.value) };
     }
@@ -426,40 +441,109 @@ class DictionaryReader {
 }
 
 /**
- * Every place a reader could find an object stream: each `obj` keyword followed by a dictionary
- * and `stream`, wherever it is (a reader repairing a broken cross-reference table finds objects
- * anywhere), whose dictionary has /First and /N (what pdf.js requires) or /Type /ObjStm.
+ * How far the streams of one document may expand when decoded. A decompression bomb is a few
+ * kilobytes that expand to gigabytes; a scanned letter is a few images that expand to tens of
+ * megabytes. Defaults and their reasons: `defaultPdfLimits` in `pdf-inspection.ts`, which
+ * sends its limits with every document (these are the same, for calls made directly).
+ * @typedef {object} StreamBounds
+ * @property {number} maxStreamBytes one stream that is not an image, decoded
+ * @property {number} maxImageBytes one image, decoded, and as declared (width × height × 4)
+ * @property {number} maxDecodedBytes all streams of the document together, decoded
+ */
+
+/** @type {Readonly<StreamBounds>} */
+export const DEFAULT_STREAM_BOUNDS = Object.freeze({
+  maxStreamBytes: 64 * 1024 * 1024,
+  maxImageBytes: 160 * 1024 * 1024,
+  maxDecodedBytes: 1024 * 1024 * 1024,
+});
+
+/** A chain longer than this is not one a PDF writer produced (they use one or two). */
+const MAX_FILTERS = 8;
+
+/** @param {PdfValue | undefined} value */
+function nameOf(value) {
+  return value?.type === 'name' ? value.name : undefined;
+}
+
+/**
+ * What a stream is, as far as its dictionary tells, to pick its bound and to name it in the
+ * refusal. Page content streams carry no type, so "content stream" is what is left over.
+ * @param {Map<string, PdfValue>} entries
+ */
+function streamKind(entries) {
+  const type = nameOf(entries.get('Type'));
+  const subtype = nameOf(entries.get('Subtype'));
+  if (subtype === 'Image' || (entries.has('Width') && entries.has('Height'))) return 'image';
+  if (type === 'ObjStm' || (entries.has('First') && entries.has('N'))) return 'object stream';
+  if (type === 'Metadata' || subtype === 'XML') return 'metadata stream';
+  if (type === 'XRef') return 'cross-reference stream';
+  if (subtype === 'Form' || entries.has('BBox')) return 'form XObject or appearance stream';
+  if (
+    entries.has('Length1') ||
+    entries.has('Length2') ||
+    subtype === 'Type1C' ||
+    subtype === 'CIDFontType0C' ||
+    subtype === 'OpenType'
+  ) {
+    return 'font';
+  }
+  return 'content stream';
+}
+
+/** @param {number} bytes */
+function mib(bytes) {
+  return `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`;
+}
+
+/**
+ * @param {string} what
+ * @param {string} bound
+ * @returns {Rejected}
+ */
+function bomb(what, bound) {
+  return {
+    outcome: 'rejected',
+    reason: `The PDF is refused as a decompression bomb: ${what}; ${bound}. A letter’s streams do not expand this far.`,
+  };
+}
+
+/**
+ * @typedef {object} ScannedStream
+ * @property {string} label e.g. "object 12"
+ * @property {Map<string, PdfValue>} entries
+ * @property {number} start where its data starts
+ */
+
+/**
+ * Every stream a reader could find: each `obj` keyword followed by a dictionary and `stream`,
+ * wherever it is (a reader repairing a broken cross-reference table finds objects anywhere),
+ * and however long its dictionary is. Each stream's filters are decoded within its bound;
+ * object streams' content is scanned for names as well.
  *
  * @param {Buffer} bytes
  * @param {ScanState} state
- * @returns {Rejected | null}
+ * @param {StreamBounds} bounds
+ * @returns {Promise<Rejected | null>}
  */
-function scanObjectStreams(bytes, state) {
+async function scanStreams(bytes, state, bounds) {
   let nextStream = bytes.indexOf(STREAM);
   for (let at = bytes.indexOf(OBJ); at !== -1; at = bytes.indexOf(OBJ, at + OBJ.length)) {
     const after = at + OBJ.length;
     if (after < bytes.length && REGULAR[/** @type {number} */ (bytes[after])]) continue;
-    // Cheap test first: with no `stream` within reach, this object is no stream.
+    // Cheap test first: with no `stream` after it, this object is no stream.
     if (nextStream !== -1 && nextStream < after) nextStream = bytes.indexOf(STREAM, after);
     if (nextStream === -1) break;
-    if (nextStream > after + MAX_DICTIONARY_BYTES) continue;
-    const end = Math.min(bytes.length, after + MAX_DICTIONARY_BYTES);
-    const reader = new DictionaryReader(bytes, after, end);
+    const reader = new DictionaryReader(bytes, after, bytes.length);
     reader.skipSpace();
     if (bytes[reader.pos] !== 0x3c || bytes[reader.pos + 1] !== 0x3c) continue;
     const dict = reader.value(0);
     state.work += reader.pos - after;
-    if (state.work > state.workLimit) {
-      return uncheckable('its structure is too convoluted to scan');
-    }
+    if (state.work > state.workLimit) return uncheckable(CONVOLUTED);
+    if (reader.tooDeep) return uncheckable('a dictionary is nested too deeply');
     if (dict?.type !== 'dict') continue;
     const keyword = reader.next();
     if (keyword?.kind !== 'word' || keyword.value !== 'stream') continue;
-    const type = dict.entries.get('Type');
-    const isObjectStream =
-      (type?.type === 'name' && type.name === 'ObjStm') ||
-      (dict.entries.has('First') && dict.entries.has('N'));
-    if (!isObjectStream) continue;
 
     // The data starts on the line after `stream`, as pdf.js's Lexer.skipToNextLine reads it.
     let start = reader.pos;
@@ -467,85 +551,346 @@ function scanObjectStreams(bytes, state) {
     if (bytes[start] === 0x0d && bytes[start + 1] === 0x0a) start += 2;
     else start += 1;
 
-    const decoded = decodeObjectStream(bytes, start, dict.entries, state);
-    if (typeof decoded === 'string') {
-      state.uncheckable ??= decoded;
-      continue;
-    }
-    const verdict = scanNames(decoded, state, { objectStreamContent: true });
+    const stream = { label: objectLabel(bytes, at), entries: dict.entries, start };
+    const verdict = await checkStream(bytes, stream, state, bounds);
     if (verdict) return verdict;
   }
   return null;
 }
 
-const SUPPORTED_FILTERS = new Set([
-  'FlateDecode',
-  'Fl',
-  'ASCIIHexDecode',
-  'AHx',
-  'ASCII85Decode',
-  'A85',
-]);
+const CONVOLUTED = 'its structure is too convoluted to scan';
 
 /**
- * Decodes an object stream's data with its filters. The data runs to the end of the file:
- * these filters end themselves (Flate's final block, `>`, `~>`), so a wrong /Length or a fake
- * `endstream` inside the data cannot cut the scan short.
- *
+ * "object 12" for the `12 0 obj` that ends at `at`, or "an object" when no number precedes it.
  * @param {Buffer} bytes
- * @param {number} start
- * @param {Map<string, PdfValue>} entries
- * @param {ScanState} state
- * @returns {Buffer | string} the decoded bytes, or why they cannot be checked
+ * @param {number} at
  */
-function decodeObjectStream(bytes, start, entries, state) {
-  // pdf.js reads /F before /Filter and /DP before /DecodeParms.
+function objectLabel(bytes, at) {
+  const before = latin1(bytes, Math.max(0, at - 24), at);
+  const number = /(\d+)\s+\d+\s*$/.exec(before)?.[1];
+  return number === undefined ? 'an object' : `object ${number}`;
+}
+
+/**
+ * @param {Buffer} bytes
+ * @param {ScannedStream} stream
+ * @param {ScanState} state
+ * @param {StreamBounds} bounds
+ * @returns {Promise<Rejected | null>}
+ */
+async function checkStream(bytes, stream, state, bounds) {
+  const kind = streamKind(stream.entries);
+  const chain = filterChain(stream.entries);
+  if (typeof chain === 'string') return uncheckable(chain);
+  const data = streamData(bytes, stream, chain.filters.length > 0, state);
+
+  if (kind === 'object stream') {
+    const decoded = await decodeObjectStream(data, stream.entries, chain, state, bounds);
+    if (typeof decoded === 'string') {
+      state.uncheckable ??= decoded;
+      return null;
+    }
+    if (!Buffer.isBuffer(decoded)) return decoded;
+    return scanNames(decoded, state, { objectStreamContent: true });
+  }
+
+  const imageBound = kind === 'image';
+  const perStream = imageBound ? bounds.maxImageBytes : bounds.maxStreamBytes;
+  /** @type {Buffer} */
+  let head = Buffer.alloc(0);
+  if (chain.filters.length > 0) {
+    const documentLeft = bounds.maxDecodedBytes - state.decoded;
+    const limit = Math.min(perStream, documentLeft);
+    const small = decodeSmallFlateChain(data, chain.filters);
+    const counted = small
+      ? { bytes: small.length, exceeded: small.length > limit }
+      : await countBytes(
+          capture(decodeChain(readInput(data, state), chain.filters), (chunk) => {
+            if (head.length < 1024) head = Buffer.concat([head, chunk.subarray(0, 1024)]);
+          }),
+          limit,
+        );
+    if (small) head = small.subarray(0, 1024);
+    state.decoded += counted.bytes;
+    if (state.work > state.workLimit) return uncheckable(CONVOLUTED);
+    if (counted.exceeded) {
+      return perStream <= documentLeft
+        ? bomb(
+            `${article(kind)} (${stream.label}) expands to more than ${mib(perStream)}`,
+            `at most ${mib(perStream)} are accepted for one ${kind === 'image' ? 'image' : 'stream'}`,
+          )
+        : bomb(
+            `its streams together expand to more than ${mib(bounds.maxDecodedBytes)}`,
+            `at most ${mib(bounds.maxDecodedBytes)} are accepted for one document`,
+          );
+    }
+  } else {
+    head = data.subarray(0, 1024);
+  }
+  if (kind === 'image') return checkDeclaredImage(stream, chain.codec, head, bounds);
+  return null;
+}
+
+/** @param {string} kind */
+function article(kind) {
+  return /^[aeiou]/.test(kind) ? `an ${kind}` : `a ${kind}`;
+}
+
+/**
+ * Calls `seen` with each chunk as it passes.
+ * @param {import('./pdf-stream-decoding.mjs').Chunks} chunks
+ * @param {(chunk: Buffer) => void} seen
+ * @returns {import('./pdf-stream-decoding.mjs').Chunks}
+ */
+async function* capture(chunks, seen) {
+  for await (const chunk of chunks) {
+    seen(chunk);
+    yield chunk;
+  }
+}
+
+/**
+ * The stream's raw data, counted as work while it is read; reading stops (as if the data
+ * ended there) once the document's work is used up, and the caller refuses it.
+ * @param {Buffer} data
+ * @param {ScanState} state
+ * @returns {import('./pdf-stream-decoding.mjs').Chunks}
+ */
+async function* readInput(data, state) {
+  for await (const chunk of chunksOf(data)) {
+    state.work += chunk.length;
+    if (state.work > state.workLimit) return;
+    yield chunk;
+  }
+}
+
+/**
+ * The image codecs are decoded only when the image is drawn, into width × height pixels of
+ * four bytes (RGBA) each: bound that, by the larger of the dictionary's size and the size the
+ * codec's own header declares (pdf.js sizes JPEG and JPEG 2000 images by their headers).
+ * @param {ScannedStream} stream
+ * @param {string | null} codec
+ * @param {Buffer} head the first bytes of the data the codec reads
+ * @param {StreamBounds} bounds
+ * @returns {Rejected | null}
+ */
+function checkDeclaredImage(stream, codec, head, bounds) {
+  const width = stream.entries.get('Width');
+  const height = stream.entries.get('Height');
+  /** @type {Array<[number, number]>} */
+  const sizes = [];
+  if (width?.type === 'number' && height?.type === 'number')
+    sizes.push([width.value, height.value]);
+  else if (codec) return uncheckable('an image’s /Width or /Height is not a plain number');
+  const fromHeader =
+    codec === 'DCTDecode' ? jpegSize(head) : codec === 'JPXDecode' ? jpxSize(head) : null;
+  if (fromHeader) sizes.push(fromHeader);
+  for (const [w, h] of sizes) {
+    const bytes = Math.abs(w) * Math.abs(h) * 4;
+    if (bytes > bounds.maxImageBytes) {
+      return bomb(
+        `an image (${stream.label}) declares ${Math.abs(w)} × ${Math.abs(h)} pixels, ${mib(bytes)} when displayed`,
+        `at most ${mib(bounds.maxImageBytes)} are accepted for one image`,
+      );
+    }
+  }
+  return null;
+}
+
+/**
+ * Width and height from a JPEG's start-of-frame marker (ITU T.81 B.2.2), or null.
+ * @param {Buffer} head
+ * @returns {[number, number] | null}
+ */
+function jpegSize(head) {
+  let pos = 2; // after SOI
+  while (pos + 9 < head.length) {
+    if (head[pos] !== 0xff) return null;
+    const marker = /** @type {number} */ (head[pos + 1]);
+    if (marker === 0xff) {
+      pos += 1; // fill byte
+      continue;
+    }
+    const isFrame = marker >= 0xc0 && marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(marker);
+    if (isFrame) return [head.readUInt16BE(pos + 7), head.readUInt16BE(pos + 5)];
+    if ((marker >= 0xd0 && marker <= 0xd9) || marker === 0x01) pos += 2;
+    else pos += 2 + head.readUInt16BE(pos + 2);
+  }
+  return null;
+}
+
+/**
+ * Width and height from a JPEG 2000 image header box or codestream SIZ marker, or null.
+ * @param {Buffer} head
+ * @returns {[number, number] | null}
+ */
+function jpxSize(head) {
+  const ihdr = head.indexOf('ihdr', 0, 'latin1');
+  if (ihdr !== -1 && ihdr + 12 <= head.length) {
+    return [head.readUInt32BE(ihdr + 8), head.readUInt32BE(ihdr + 4)];
+  }
+  const siz = head.indexOf(Buffer.from([0xff, 0x51]));
+  if (siz !== -1 && siz + 22 <= head.length) {
+    return [
+      head.readUInt32BE(siz + 6) - head.readUInt32BE(siz + 14),
+      head.readUInt32BE(siz + 10) - head.readUInt32BE(siz + 18),
+    ];
+  }
+  return null;
+}
+
+/**
+ * @typedef {object} FilterChain
+ * @property {import('./pdf-stream-decoding.mjs').Filter[]} filters the ones decoded here, in order
+ * @property {string | null} codec the image codec the chain ends in, if any
+ * @property {boolean} predictor a filter has a predictor (the size bound needs none: a
+ *   predictor never makes data larger)
+ */
+
+/**
+ * A stream's filters as pdf.js applies them: /F before /Filter, /DP before /DecodeParms, names
+ * it does not know passed over (pdf.js leaves the data as it is), and decoding ends at an
+ * image codec, which only drawing decodes.
+ * @param {Map<string, PdfValue>} entries
+ * @returns {FilterChain | string} the chain, or why it cannot be checked
+ */
+function filterChain(entries) {
   const filter = entries.get('F') ?? entries.get('Filter');
   const parameters = entries.get('DP') ?? entries.get('DecodeParms');
   /** @type {string[]} */
-  let filters;
-  if (!filter) filters = [];
-  else if (filter.type === 'name') filters = [filter.name];
+  let names;
+  if (!filter || filter.type === 'dict' || filter.type === 'other') names = [];
+  else if (filter.type === 'name') names = [filter.name];
   else if (filter.type === 'array' && filter.items.every((item) => item.type === 'name')) {
-    filters = filter.items.map((item) => /** @type {{ name: string }} */ (item).name);
-  } else return 'an object stream’s /Filter is indirect or malformed';
-  const unsupported = filters.find((name) => !SUPPORTED_FILTERS.has(name));
+    names = filter.items.map((item) => /** @type {{ name: string }} */ (item).name);
+  } else return 'a stream’s /Filter is indirect or malformed';
+  if (names.length > MAX_FILTERS) return `a stream has more than ${MAX_FILTERS} filters`;
+  /** @type {FilterChain} */
+  const chain = { filters: [], codec: null, predictor: false };
+  for (const [index, name] of names.entries()) {
+    const codec = IMAGE_CODECS.get(name);
+    if (codec) {
+      chain.codec = codec;
+      break;
+    }
+    if (!DECODABLE_FILTERS.has(name)) continue;
+    const parameter = parameters?.type === 'array' ? parameters.items[index] : parameters;
+    if (parameter && usesPredictor(parameter)) chain.predictor = true;
+    const earlyChange =
+      parameter?.type === 'dict' ? parameter.entries.get('EarlyChange') : undefined;
+    chain.filters.push({
+      name,
+      earlyChange: earlyChange?.type === 'number' ? earlyChange.value : 1,
+    });
+  }
+  return chain;
+}
+
+/**
+ * The stream's raw data: exactly /Length bytes when /Length (direct, or an indirect number
+ * found in the file) ends at `endstream`, as pdf.js checks it; otherwise, for filtered data,
+ * everything to the end of the file (the filters end themselves, so a wrong /Length or a fake
+ * `endstream` inside the data cannot cut the scan short: it reads at least what pdf.js reads),
+ * and for unfiltered data, up to the next `endstream`.
+ * @param {Buffer} bytes
+ * @param {ScannedStream} stream
+ * @param {boolean} filtered
+ * @param {ScanState} state
+ */
+function streamData(bytes, stream, filtered, state) {
+  const length = numberValue(stream.entries.get('Length'), bytes, state);
+  if (length !== null && Number.isInteger(length) && length >= 0) {
+    const end = stream.start + length;
+    if (end <= bytes.length) {
+      const reader = new DictionaryReader(bytes, end, Math.min(bytes.length, end + 64));
+      const next = reader.next();
+      if (next?.kind === 'word' && next.value === 'endstream') {
+        return bytes.subarray(stream.start, end);
+      }
+    }
+  }
+  if (filtered) return bytes.subarray(stream.start);
+  const endAt = bytes.indexOf(ENDSTREAM, stream.start);
+  return bytes.subarray(stream.start, endAt === -1 ? bytes.length : endAt);
+}
+
+/**
+ * A direct number, or an indirect one that a `N G obj <number> endobj` in the file holds (the
+ * last such definition, as an incremental update would leave it).
+ * @param {PdfValue | undefined} value
+ * @param {Buffer} bytes
+ * @param {ScanState} state
+ * @returns {number | null}
+ */
+function numberValue(value, bytes, state) {
+  if (value?.type === 'number') return value.value;
+  if (value?.type !== 'ref') return null;
+  if (!state.indirectNumbers) {
+    state.indirectNumbers = new Map();
+    const pattern = /(?<![0-9])(\d+)\s+(\d+)\s+obj\s*(\d+)\s*endobj/g;
+    for (const match of bytes.toString('latin1').matchAll(pattern)) {
+      state.indirectNumbers.set(`${match[1]} ${match[2]}`, Number(match[3]));
+    }
+  }
+  return state.indirectNumbers.get(`${value.num} ${value.gen}`) ?? null;
+}
+
+/** The filters the scan decodes an object stream's content through, to read its names. */
+const OBJECT_STREAM_FILTERS = new Set(['FlateDecode', 'ASCIIHexDecode', 'ASCII85Decode']);
+
+/**
+ * Decodes an object stream's content within the stream and document bounds.
+ * @param {Buffer} data
+ * @param {Map<string, PdfValue>} entries
+ * @param {FilterChain} chain
+ * @param {ScanState} state
+ * @param {StreamBounds} bounds
+ * @returns {Promise<Buffer | Rejected | string>} the content, a refusal, or why it cannot be checked
+ */
+async function decodeObjectStream(data, entries, chain, state, bounds) {
+  const filter = entries.get('F') ?? entries.get('Filter');
+  const names =
+    filter?.type === 'array'
+      ? filter.items.map((item) => (item.type === 'name' ? item.name : ''))
+      : filter?.type === 'name'
+        ? [filter.name]
+        : [];
+  const unsupported = names.find(
+    (name) => !OBJECT_STREAM_FILTERS.has(DECODABLE_FILTERS.get(name) ?? ''),
+  );
   if (unsupported !== undefined) {
     return `an object stream is encoded with /${unsupported}, which this check does not decode`;
   }
-  if (parameters && usesPredictor(parameters)) {
-    return 'an object stream uses a predictor, which this check does not decode';
-  }
-
-  /** @type {Buffer} */
-  let data;
-  if (filters.length === 0) {
-    // Unfiltered: the plain bytes up to `endstream` (the rest is scanned as file bytes anyway).
-    const endAt = bytes.indexOf(ENDSTREAM, start);
-    data = bytes.subarray(start, endAt === -1 ? bytes.length : endAt);
-  } else {
-    data = bytes.subarray(start);
-  }
-  for (const name of filters) {
-    const remaining = MAX_DECODED_BYTES - state.decoded;
-    if (name === 'FlateDecode' || name === 'Fl') {
-      const inflated = inflate(data, remaining);
-      if (typeof inflated === 'string') return inflated;
-      data = inflated;
-    } else if (name === 'ASCIIHexDecode' || name === 'AHx') {
-      data = asciiHexDecode(data, state);
-    } else {
-      const decoded = ascii85Decode(data, remaining, state);
-      if (!decoded) return `an object stream expands to more than ${MAX_DECODED_BYTES >> 20} MiB`;
-      data = decoded;
+  if (chain.predictor) return 'an object stream uses a predictor, which this check does not decode';
+  if (chain.filters.length === 0) return data;
+  const documentLeft = bounds.maxDecodedBytes - state.decoded;
+  const limit = Math.min(bounds.maxStreamBytes, documentLeft);
+  try {
+    const small = decodeSmallFlateChain(data, chain.filters);
+    const decoded =
+      small && small.length <= limit
+        ? small
+        : small
+          ? null
+          : await collectBytes(decodeChain(readInput(data, state), chain.filters), limit);
+    if (state.work > state.workLimit) return CONVOLUTED;
+    if (!decoded) {
+      return limit === bounds.maxStreamBytes
+        ? bomb(
+            `an object stream expands to more than ${mib(limit)}`,
+            `at most ${mib(limit)} are accepted for one stream`,
+          )
+        : bomb(
+            `its streams together expand to more than ${mib(bounds.maxDecodedBytes)}`,
+            `at most ${mib(bounds.maxDecodedBytes)} are accepted for one document`,
+          );
     }
-    if (state.work > state.workLimit) return 'its structure is too convoluted to scan';
+    state.decoded += decoded.length;
+    return decoded;
+  } catch (error) {
+    if (error instanceof DamagedData) return 'an object stream’s compressed data is damaged';
+    throw error;
   }
-  state.decoded += data.length;
-  if (state.decoded > MAX_DECODED_BYTES) {
-    return `an object stream expands to more than ${MAX_DECODED_BYTES >> 20} MiB`;
-  }
-  return data;
 }
 
 /** @param {PdfValue} parameters */
@@ -558,139 +903,27 @@ function usesPredictor(parameters) {
 }
 
 /**
- * zlib data as pdf.js reads it: the two-byte header checked, the deflate data inflated, the
- * trailing Adler-32 checksum ignored (pdf.js does not verify it, so neither may we refuse to
- * look at data whose checksum is wrong).
- * @param {Buffer} data
- * @param {number} limit
- * @returns {Buffer | string}
- */
-function inflate(data, limit) {
-  const cmf = data[0];
-  const flg = data[1];
-  if (
-    cmf === undefined ||
-    flg === undefined ||
-    (cmf & 0x0f) !== 0x08 ||
-    ((cmf << 8) + flg) % 31 !== 0 ||
-    flg & 0x20
-  ) {
-    return 'an object stream’s compressed data is damaged';
-  }
-  try {
-    return inflateRawSync(data.subarray(2), { maxOutputLength: Math.max(limit, 1) });
-  } catch (error) {
-    if (/** @type {{ code?: string }} */ (error).code === 'ERR_BUFFER_TOO_LARGE') {
-      return `an object stream expands to more than ${MAX_DECODED_BYTES >> 20} MiB`;
-    }
-    return 'an object stream’s compressed data is damaged';
-  }
-}
-
-/**
- * ASCIIHexDecode as pdf.js does it: non-hex bytes skipped, `>` ends, a lone digit padded.
- * @param {Buffer} data
- * @param {ScanState} state input bytes read are counted as work
- */
-function asciiHexDecode(data, state) {
-  const out = Buffer.allocUnsafe((data.length + 1) >> 1);
-  let length = 0;
-  let high = -1;
-  let consumed = 0;
-  for (const byte of data) {
-    consumed += 1;
-    if (byte === 0x3e) break;
-    const digit = hexValue(byte);
-    if (digit < 0) continue;
-    if (high < 0) high = digit;
-    else {
-      out[length++] = (high << 4) | digit;
-      high = -1;
-    }
-  }
-  if (high >= 0) out[length++] = high << 4;
-  state.work += consumed;
-  return out.subarray(0, length);
-}
-
-/**
- * ASCII85Decode as pdf.js's Ascii85Stream does it, down to its treatment of invalid bytes.
- * @param {Buffer} data
- * @param {number} limit
- * @param {ScanState} state input bytes read are counted as work
- * @returns {Buffer | null} null past the limit
- */
-function ascii85Decode(data, limit, state) {
-  /** @type {Buffer[]} */
-  const chunks = [];
-  let total = 0;
-  let block = Buffer.allocUnsafe(4096);
-  let length = 0;
-  const push = (/** @type {number} */ byte) => {
-    if (length === block.length) {
-      chunks.push(block);
-      block = Buffer.allocUnsafe(4096);
-      length = 0;
-    }
-    block[length++] = byte;
-    total += 1;
-  };
-  const isSpace = (/** @type {number} */ c) => c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
-  let pos = 0;
-  const get = () => (pos < data.length ? /** @type {number} */ (data[pos++]) : -1);
-  const input = [0, 0, 0, 0, 0];
-  for (;;) {
-    let c = get();
-    while (isSpace(c)) c = get();
-    if (c === -1 || c === 0x7e) break;
-    if (total + 4 > limit) return null;
-    if (c === 0x7a) {
-      for (let k = 0; k < 4; k += 1) push(0);
-      continue;
-    }
-    input[0] = c;
-    let i = 1;
-    for (; i < 5; i += 1) {
-      c = get();
-      while (isSpace(c)) c = get();
-      input[i] = c;
-      if (c === -1 || c === 0x7e) break;
-    }
-    const count = i - 1;
-    const last = i < 5;
-    for (; i < 5; i += 1) input[i] = 0x21 + 84;
-    let t = 0;
-    for (const digit of input) t = t * 85 + (digit - 0x21);
-    const group = [0, 0, 0, 0];
-    for (let k = 3; k >= 0; k -= 1) {
-      group[k] = t & 0xff;
-      t >>= 8;
-    }
-    for (let k = 0; k < count; k += 1) push(/** @type {number} */ (group[k]));
-    if (last) break;
-  }
-  chunks.push(block.subarray(0, length));
-  state.work += pos;
-  return Buffer.concat(chunks);
-}
-
-/**
  * Layer 1 alone: what a scan of the bytes finds, or null when it finds nothing to refuse.
  * @param {Uint8Array} bytes
- * @returns {Rejected | null}
+ * @param {Partial<StreamBounds>} [bounds]
+ * @returns {Promise<Rejected | null>}
  */
-export function scanPdfBytes(bytes) {
+export async function scanPdfBytes(bytes, bounds = {}) {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   /** @type {ScanState} */
   const state = {
     decoded: 0,
     work: 0,
-    workLimit: 2 * buffer.length + MAX_DICTIONARY_BYTES,
+    // Every byte is read by the name scan and once as stream data or a dictionary; the
+    // slack covers filters reading a little past a stream's end.
+    workLimit: 4 * buffer.length + 1024 * 1024,
     encrypted: false,
     uncheckable: null,
+    indirectNumbers: null,
   };
   const verdict =
-    scanNames(buffer, state, { objectStreamContent: false }) ?? scanObjectStreams(buffer, state);
+    scanNames(buffer, state, { objectStreamContent: false }) ??
+    (await scanStreams(buffer, state, { ...DEFAULT_STREAM_BOUNDS, ...bounds }));
   if (verdict) return verdict;
   // Encrypted object streams cannot be decoded: say why, rather than that they are damaged.
   if (state.encrypted) return ENCRYPTED;
@@ -820,24 +1053,41 @@ export async function inspectWithPdfjs(bytes, maxPages) {
 }
 
 /**
- * Both layers: the byte scan first (cheap, and it keeps pdf.js away from what it already
- * refuses), then pdf.js.
+ * Both layers: the byte scan first (it bounds every stream, so pdf.js never decodes a bomb,
+ * and it keeps pdf.js away from what it already refuses), then pdf.js.
  * @param {Uint8Array} bytes
  * @param {number} maxPages
+ * @param {Partial<StreamBounds>} [bounds]
  * @returns {Promise<Verdict>}
  */
-export async function inspectPdf(bytes, maxPages) {
-  return scanPdfBytes(bytes) ?? (await inspectWithPdfjs(bytes, maxPages));
+export async function inspectPdf(bytes, maxPages, bounds = {}) {
+  return (await scanPdfBytes(bytes, bounds)) ?? (await inspectWithPdfjs(bytes, maxPages));
 }
 
-if (parentPort) {
-  const port = parentPort;
-  port.on(
+/** The pool starts this script with this argument; importing it (tests, bench) starts nothing. */
+export const CHILD_FLAG = '--kuvert-pdf-inspection';
+
+if (process.argv.includes(CHILD_FLAG) && process.send) {
+  const send = process.send.bind(process);
+  process.on(
     'message',
-    async (/** @type {{ id: number, bytes: Uint8Array, maxPages: number }} */ job) => {
-      const verdict = await inspectPdf(job.bytes, job.maxPages);
-      port.postMessage({ type: 'result', id: job.id, ...verdict });
+    async (
+      /** @type {{ id: number, bytes: Uint8Array, maxPages: number, bounds: StreamBounds }} */ job,
+    ) => {
+      const bytes = new Uint8Array(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength);
+      /** @type {Verdict} */
+      let verdict;
+      try {
+        verdict = await inspectPdf(bytes, job.maxPages, job.bounds);
+      } catch (error) {
+        verdict = unreadable(error); // a fault of ours or pdf.js's: refuse, and keep serving
+      }
+      // maxRSS is in KiB: this process's peak resident memory so far, for the pool's figures.
+      const peakRssBytes = process.resourceUsage().maxRSS * 1024;
+      send({ type: 'result', id: job.id, peakRssBytes, ...verdict });
     },
   );
-  port.postMessage({ type: 'ready' });
+  // The pool went away: nothing is left to answer to.
+  process.on('disconnect', () => process.exit(0));
+  send({ type: 'ready' });
 }

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { sql } from 'kysely';
 import { Type } from 'typebox';
 import type { AppContext } from '../context.js';
+import { pingDatabase } from '../db/database.js';
 
 const HealthBody = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
@@ -27,7 +27,7 @@ export function healthRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         const checks = {
-          database: await outcome(sql`select 1`.execute(context.db)),
+          database: await outcome(pingDatabase(context.db)),
           blobStore: await outcome(context.blobs.check()),
         };
         const ready = Object.values(checks).every((value) => value === 'ok');

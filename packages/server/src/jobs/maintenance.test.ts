@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestKuvert, type TestKuvert } from '../../test/support/app.js';
 import { buildRecipient, buildSender, sendLetter } from '../../test/support/factories.js';
+import { maintenanceTasks } from '../background.js';
 import { sweepOrphanDocuments } from '../letters/service.js';
 import { startMaintenance } from './maintenance.js';
 
@@ -20,7 +21,10 @@ describe('maintenance', () => {
         { key_id: 'k', nonce: 'live', expires_at: new Date(Date.now() + 300_000) },
       ])
       .execute();
-    const maintenance = startMaintenance(kuvert.context);
+    const maintenance = startMaintenance({
+      tasks: maintenanceTasks(kuvert.context),
+      log: kuvert.context.log,
+    });
     try {
       const deadline = Date.now() + 5000;
       let nonces: string[] = [];
@@ -47,13 +51,13 @@ describe('maintenance', () => {
     await context.blobs.put(orphan, Buffer.from('left behind by a crash'));
 
     // Nothing is old enough yet: nothing goes.
-    expect(await sweepOrphanDocuments({ context, olderThan: new Date(Date.now() - 60_000) })).toBe(
-      0,
-    );
+    expect(
+      await sweepOrphanDocuments({ ...context, olderThan: new Date(Date.now() - 60_000) }),
+    ).toBe(0);
     // Everything is "old": only the orphan goes.
-    expect(await sweepOrphanDocuments({ context, olderThan: new Date(Date.now() + 60_000) })).toBe(
-      1,
-    );
+    expect(
+      await sweepOrphanDocuments({ ...context, olderThan: new Date(Date.now() + 60_000) }),
+    ).toBe(1);
     await expect(context.blobs.get(orphan)).rejects.toThrow();
     const document = await context.db
       .selectFrom('documents')

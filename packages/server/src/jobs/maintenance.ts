@@ -1,35 +1,37 @@
-import type { AppContext } from '../context.js';
-import { sweepOrphanDocuments } from '../letters/service.js';
-import { deleteExpiredSignatureNonces } from '../senders/queries.js';
-
-const intervalMs = 60_000;
-/**
- * Orphaned ciphertexts (only a crash makes them) are swept once a day, those older than an
- * hour. The sweep lists every document blob, so it runs rarely rather than on a hot path.
- */
-const orphanSweepEvery = 24 * 60;
-const orphanAgeMs = 60 * 60_000;
+import type { Logger } from 'pino';
 
 /**
- * Housekeeping that every worker process may do at any time, because each step is an
- * idempotent delete of what has expired: signature nonces older than the signature window,
- * and document ciphertexts no row refers to (left by a crash mid-ingest).
- * Several processes doing it at once only repeat each other's work.
+ * A piece of housekeeping owned by the room whose data it tidies (nonce pruning in senders,
+ * the orphan sweep in letters). Each run must be an idempotent delete of what has expired, so
+ * that several processes doing it at once only repeat each other's work.
  */
-export function startMaintenance(context: AppContext): { stop(): void } {
-  let round = 0;
-  const run = async () => {
-    try {
-      await deleteExpiredSignatureNonces(context.db, new Date());
-      if (round++ % orphanSweepEvery === 0) {
-        await sweepOrphanDocuments({ context, olderThan: new Date(Date.now() - orphanAgeMs) });
+export interface MaintenanceTask {
+  name: string;
+  /** Run every this many minutes, and once at start. */
+  everyMinutes: number;
+  run(): Promise<unknown>;
+}
+
+const minuteMs = 60_000;
+
+/** Run each task at start and then on its interval, in this process, until stopped. */
+export function startMaintenance(options: { tasks: readonly MaintenanceTask[]; log: Logger }): {
+  stop(): void;
+} {
+  let minute = 0;
+  const tick = async () => {
+    for (const task of options.tasks) {
+      if (minute % task.everyMinutes !== 0) continue;
+      try {
+        await task.run();
+      } catch (error) {
+        options.log.warn({ err: error, task: task.name }, 'maintenance failed; will retry');
       }
-    } catch (error) {
-      context.log.warn({ err: error }, 'maintenance failed; will retry');
     }
+    minute++;
   };
-  const timer = setInterval(() => void run(), intervalMs);
+  const timer = setInterval(() => void tick(), minuteMs);
   timer.unref();
-  void run();
+  void tick();
   return { stop: () => clearInterval(timer) };
 }

@@ -1,4 +1,4 @@
-import { CompiledQuery, type RawBuilder, sql } from 'kysely';
+import { CompiledQuery, type RawBuilder } from 'kysely';
 import PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import type { Static, TSchema } from 'typebox';
@@ -6,7 +6,7 @@ import { Value } from 'typebox/value';
 import type { AppContext } from '../context.js';
 import type { Executor } from '../db/database.js';
 import type { JobDefinition, JobQueue } from './job.js';
-import { jobs as registeredJobs } from './registry.js';
+import { insertJobSql, insertJobsFromSql } from './queries.js';
 
 /**
  * Jobs fetched per poll; each is handled and settled on its own. pg-boss waits out the
@@ -42,11 +42,11 @@ export class InvalidJobPayloadError extends Error {
 export async function createPgBossQueue(options: {
   databaseUrl: string;
   log: Logger;
-  /** The jobs to create queues for; the registry unless a test needs others. */
-  jobs?: readonly JobDefinition[];
+  /** The jobs to create queues for and work on (the wiring's list, or a test's own). */
+  jobs: readonly JobDefinition[];
 }): Promise<JobQueue> {
   const { log } = options;
-  const definitions: readonly JobDefinition[] = options.jobs ?? registeredJobs;
+  const definitions = options.jobs;
   const boss = new PgBoss({
     connectionString: options.databaseUrl,
     schema: 'pgboss',
@@ -69,7 +69,7 @@ export async function createPgBossQueue(options: {
       payload: Static<S>,
       { tx }: { tx: Executor },
     ): Promise<void> {
-      if (!known.has(job.name)) throw new Error(`Job ${job.name} is not in the job registry`);
+      if (!known.has(job.name)) throw new Error(`Job ${job.name} is not one of this queue's jobs`);
       assertPayload(job, payload);
       const id = await boss.send(job.name, payload as object, {
         db: executorAsPgBossDb(tx),
@@ -83,17 +83,17 @@ export async function createPgBossQueue(options: {
       payload: Static<S>,
       { when }: { when: RawBuilder<unknown> },
     ): RawBuilder<unknown> {
-      if (!known.has(job.name)) throw new Error(`Job ${job.name} is not in the job registry`);
+      if (!known.has(job.name)) throw new Error(`Job ${job.name} is not one of this queue's jobs`);
       assertPayload(job, payload);
-      return jobInsertSql(job, sql`${JSON.stringify(payload)}::jsonb`, sql``, when);
+      return insertJobSql({ name: job.name, retry: retryOptions(job), payload, when });
     },
 
     insertStatementFrom(
       job: JobDefinition,
       { from, payload }: { from: RawBuilder<unknown>; payload: RawBuilder<unknown> },
     ): RawBuilder<unknown> {
-      if (!known.has(job.name)) throw new Error(`Job ${job.name} is not in the job registry`);
-      return jobInsertSql(job, payload, sql`, ${from}`, sql`true`);
+      if (!known.has(job.name)) throw new Error(`Job ${job.name} is not one of this queue's jobs`);
+      return insertJobsFromSql({ name: job.name, retry: retryOptions(job), from, payload });
     },
 
     async work(context: AppContext): Promise<void> {
@@ -127,32 +127,6 @@ function executorAsPgBossDb(tx: Executor): PgBoss.Db {
       return { rows: [...result.rows] };
     },
   };
-}
-
-/**
- * pg-boss 10's own job insert (src/plans.js, insertJob), for one job with Kuvert's retry
- * options and the queue's defaults otherwise. It writes pg-boss's table directly, so it is
- * tied to the pinned major: the notification tests and the end-to-end test run jobs
- * inserted this way through pg-boss's workers, and fail if the schema moves.
- */
-function jobInsertSql(
-  job: JobDefinition,
-  payload: RawBuilder<unknown>,
-  alsoFrom: RawBuilder<unknown>,
-  when: RawBuilder<unknown>,
-): RawBuilder<unknown> {
-  const { retryLimit, retryDelay, retryBackoff } = retryOptions(job);
-  return sql`insert into pgboss.job (id, name, data, priority, start_after, dead_letter, expire_in,
-      keep_until, retry_limit, retry_delay, retry_backoff, policy)
-    select gen_random_uuid(), q.name, ${payload}, 0, now(), q.dead_letter,
-      coalesce(q.expire_seconds * interval '1s', interval '15 minutes'),
-      now() + cast(coalesce((q.retention_minutes * 60)::text, '14 days') as interval),
-      coalesce(${retryLimit}::int, q.retry_limit, 2),
-      greatest(coalesce(${retryDelay}::int, q.retry_delay, 0), 1),
-      ${retryBackoff}::bool,
-      q.policy
-    from pgboss.queue q${alsoFrom}
-    where q.name = ${job.name} and ${when}`;
 }
 
 function retryOptions(job: JobDefinition): PgBoss.RetryOptions {

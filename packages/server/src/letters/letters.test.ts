@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestKuvert, type TestKuvert, testPublicUrl } from '../../test/support/app.js';
 import {
   buildRecipient,
@@ -14,7 +14,7 @@ import {
   type TestSender,
   testHost,
 } from '../../test/support/factories.js';
-import { buildPdfWithJavaScript, notAPdf } from '../../test/support/pdfs.js';
+import { buildBombPdf, buildPdfWithJavaScript, notAPdf } from '../../test/support/pdfs.js';
 
 let kuvert: TestKuvert;
 let sender: TestSender;
@@ -170,12 +170,31 @@ describe('POST /api/v1/letters', () => {
         'document_rejected',
       ],
     ];
+    cases.push([
+      'a decompression bomb',
+      async () =>
+        sendLetter(kuvert.app, sender, {
+          recipient: { nationalId: recipient.nationalId },
+          pdf: buildBombPdf('metadataFlateOfFlate'),
+        }),
+      422,
+      'document_rejected',
+    ]);
     it.each(cases)('%s', async (_name, send, status, code) => {
       const rowsBefore = await countRows();
       const blobsBefore = (await blobFiles()).length;
-      const response = await send();
-      expect(response.statusCode).toBe(status);
-      expect(response.json().code).toBe(code);
+      // Watch the real blob store: a refused document must never be written, not even briefly.
+      // (An unknown recipient is learnt in the letter's one statement, after the write; that
+      // ciphertext of an accepted document is removed again, as the blob count shows.)
+      const writes = vi.spyOn(kuvert.context.blobs, 'put');
+      try {
+        const response = await send();
+        expect(response.statusCode).toBe(status);
+        expect(response.json().code).toBe(code);
+        if (code !== 'recipient_not_found') expect(writes).not.toHaveBeenCalled();
+      } finally {
+        writes.mockRestore();
+      }
       expect(await countRows()).toEqual(rowsBefore);
       expect((await blobFiles()).length).toBe(blobsBefore);
     });

@@ -30,6 +30,8 @@ export interface LetterInsert {
   /** `select id from mailboxes where …`: the recipient, found in the same statement. */
   mailbox: RawBuilder<{ id: string }>;
   nonce: { keyId: string; nonce: string; expiresAt: Date };
+  /** `select 1 …` when the signing key is still active: a key revoked meanwhile records nothing. */
+  activeKey: RawBuilder<unknown>;
   letter: Omit<NewLetter, 'mailbox_id'> & { delivered_at: Date };
   document: Omit<Insertable<DocumentsTable>, 'mailbox_id' | 'letter_id' | 'created_at'>;
   /** Builds the notification job's insert: one job per row of `from`, with `payload` as data. */
@@ -40,20 +42,27 @@ export interface LetterInsert {
 }
 
 /**
- * Find the mailbox, record the signature's nonce, insert the letter and its document and
+ * Find the mailbox, check that the signing key is still active, record the signature's nonce, insert the letter and its document and
  * enqueue the notification, in ONE statement: one round trip and one commit per letter, which
  * is what bounds ingest on a small machine (see docs/benchmarks.md). A nonce seen before
- * inserts nothing; a (sender, messageId) seen before, or no such mailbox, inserts nothing but
+ * or a revoked key, inserts nothing; a (sender, messageId) seen before, or no such mailbox, inserts nothing but
  * the nonce.
  */
 export async function insertLetterOnce(db: Executor, input: LetterInsert) {
   const { nonce, letter, document } = input;
-  const result = await sql<{ mailbox_found: boolean; nonce_fresh: boolean; inserted: boolean }>`
+  const result = await sql<{
+    mailbox_found: boolean;
+    key_active: boolean;
+    nonce_fresh: boolean;
+    inserted: boolean;
+  }>`
     with mailbox as (
       ${input.mailbox}
+    ), active_key as (
+      ${input.activeKey}
     ), nonce as (
       insert into signature_nonces (key_id, nonce, expires_at)
-      values (${nonce.keyId}, ${nonce.nonce}, ${nonce.expiresAt})
+      select ${nonce.keyId}, ${nonce.nonce}, ${nonce.expiresAt}::timestamptz from active_key
       on conflict do nothing
       returning 1
     ), letter as (
@@ -80,12 +89,14 @@ export async function insertLetterOnce(db: Executor, input: LetterInsert) {
       returning 1
     )
     select exists (select 1 from mailbox) as mailbox_found,
+      exists (select 1 from active_key) as key_active,
       exists (select 1 from nonce) as nonce_fresh,
       exists (select 1 from letter) as inserted
   `.execute(db);
   const row = result.rows[0];
   return {
     mailboxFound: row?.mailbox_found === true,
+    keyActive: row?.key_active === true,
     nonceFresh: row?.nonce_fresh === true,
     inserted: row?.inserted === true,
   };

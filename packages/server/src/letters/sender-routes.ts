@@ -24,8 +24,9 @@ const LetterSubmission = Type.Object({
 /** The sender API: every route is signed (RFC 9421) by a registered sender key. */
 export function lettersSenderRoutes(context: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
-    // The signature covers the exact body bytes, so every body is kept as a Buffer and parsed
-    // later: a signed body of the wrong type then fails as 415, not as a digest mismatch.
+    // The signature is checked before the body is read (onRequest), and the body against the
+    // signed Content-Digest while it streams in (preParsing). Every body is kept as the Buffer
+    // that was checked and parsed later: a signed body of the wrong type then fails as 415.
     app.removeAllContentTypeParsers();
     app.addContentTypeParser(
       '*',
@@ -33,14 +34,16 @@ export function lettersSenderRoutes(context: AppContext): FastifyPluginAsyncType
       (_request, body, done) => done(null, body),
     );
     const requireSender = authenticateSender(context);
-    const requireSenderDeferringNonce = authenticateSender(context, { deferNonce: true });
+    // The letter's own statement records the nonce (one commit per letter).
+    const requireSenderForLetter = authenticateSender(context, { routeRecordsNonce: true });
 
     app.post(
       '/letters',
       {
         config: { access: 'sender' },
         bodyLimit: maxSubmissionBytes,
-        preValidation: requireSenderDeferringNonce,
+        onRequest: requireSenderForLetter.onRequest,
+        preParsing: requireSenderForLetter.preParsing,
         schema: {
           tags: ['sender'],
           summary: 'Deliver a letter',
@@ -56,14 +59,11 @@ export function lettersSenderRoutes(context: AppContext): FastifyPluginAsyncType
         validatorCompiler: () => () => true,
       },
       async (request, reply) => {
-        const submission = readSubmission(
-          request.body as unknown as Buffer,
-          request.headers['content-type'],
-        );
+        const submission = readSubmission(request.body, request.headers['content-type']);
         const { letter, created } = await deliverLetter({
           context,
           senderId: senderOf(request),
-          nonce: request.sender!.pendingNonce!,
+          nonce: request.sender!.nonce,
           submission,
         });
         reply.header('location', `/api/v1/letters/${letter.id}`);
@@ -75,7 +75,7 @@ export function lettersSenderRoutes(context: AppContext): FastifyPluginAsyncType
       '/letters/:id',
       {
         config: { access: 'sender' },
-        preValidation: requireSender,
+        onRequest: requireSender.onRequest,
         schema: {
           tags: ['sender'],
           summary: 'Status of a letter this sender delivered',
@@ -91,6 +91,6 @@ export function lettersSenderRoutes(context: AppContext): FastifyPluginAsyncType
 }
 
 function senderOf(request: FastifyRequest): string {
-  // authenticateSender ran before validation; without it the route would not be reached.
+  // authenticateSender ran on the request; without it the route would not be reached.
   return request.sender!.senderId;
 }

@@ -1,14 +1,18 @@
 import { createHash, randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
 import { Value } from 'typebox/value';
 import { appendAuditEvent } from '../audit/service.js';
 import type { AppContext } from '../context.js';
+import type { Db } from '../db/database.js';
 import type { Letter } from '../db/schema.js';
-import { openDocument, type SealedDocument, sealDocument } from '../documents/envelope.js';
+import type { BlobStore } from '../documents/blob-store.js';
+import { openDocument, sealDocument } from '../documents/envelope.js';
 import { KuvertError } from '../errors.js';
 import { parseNationalId } from '../mailboxes/national-id.js';
 import { mailboxIdQueryFor } from '../mailboxes/service.js';
 import { notifyLetterJob } from '../notifications/notify-letter.job.js';
-import type { PendingNonce } from '../senders/authenticate.js';
+import type { SignatureNonce } from '../senders/http-signatures.js';
+import { activeSenderKeyQuery } from '../senders/service.js';
 import { boundaryOf, type FormPart, parseMultipart } from './multipart.js';
 import {
   documentExists,
@@ -30,8 +34,12 @@ export interface Submission {
 }
 
 /** Read the two parts of a letter submission: `metadata` (JSON) then `document` (PDF). */
-export function readSubmission(body: Buffer, contentType: string | undefined): Submission {
-  const parts = parseMultipart(body, boundaryOf(contentType));
+export function readSubmission(body: unknown, contentType: string | undefined): Submission {
+  const boundary = boundaryOf(contentType);
+  if (!Buffer.isBuffer(body)) {
+    throw new KuvertError('bad_request', 'The request has no body: send the letter in it.');
+  }
+  const parts = parseMultipart(body, boundary);
   const metadataPart = parts.find((part) => part.name === 'metadata');
   const documentPart = parts.find((part) => part.name === 'document');
   if (parts.length !== 2 || !metadataPart || !documentPart) {
@@ -131,7 +139,7 @@ function recipientMailbox(context: AppContext, recipient: LetterMetadata['recipi
 export async function deliverLetter(options: {
   context: AppContext;
   senderId: string;
-  nonce: PendingNonce;
+  nonce: SignatureNonce;
   submission: Submission;
 }): Promise<{ letter: SenderLetter; created: boolean }> {
   const { context, senderId, submission } = options;
@@ -141,19 +149,21 @@ export async function deliverLetter(options: {
   const letterId = randomUUID();
   const documentId = randomUUID();
   const blobKey = `documents/${documentId}`;
-  // Inspection and encryption + durable write run side by side; on a refusal the ciphertext,
-  // if written, is removed again.
-  const [inspection, stored] = await Promise.allSettled([
+  // Inspection (in its own process) and encryption run side by side; the ciphertext is written
+  // only once the document is accepted, so a refused document never reaches the disk.
+  const [inspection, sealed] = await Promise.all([
     context.pdf.inspect(submission.document.bytes),
-    sealAndStore({ context, submission, letterId, documentId, blobKey, documentSha256 }),
+    Promise.resolve().then(() =>
+      sealDocument({
+        plaintext: submission.document.bytes,
+        plaintextSha256: documentSha256,
+        letterId,
+        documentId,
+        masterKeys: context.keys,
+      }),
+    ),
   ]);
-  if (inspection.status === 'rejected' || stored.status === 'rejected') {
-    if (stored.status === 'fulfilled') await context.blobs.delete(blobKey);
-    throw inspection.status === 'rejected'
-      ? inspection.reason
-      : (stored as PromiseRejectedResult).reason;
-  }
-  const sealed = stored.value;
+  await context.blobs.put(blobKey, sealed.ciphertext);
 
   const letter = {
     id: letterId,
@@ -167,6 +177,7 @@ export async function deliverLetter(options: {
   try {
     outcome = await insertLetterOnce(context.db, {
       mailbox,
+      activeKey: activeSenderKeyQuery(options.nonce.keyId),
       nonce: options.nonce,
       letter,
       document: {
@@ -174,7 +185,7 @@ export async function deliverLetter(options: {
         filename: submission.document.filename,
         content_type: 'application/pdf',
         size_bytes: submission.document.bytes.length,
-        page_count: inspection.value.pageCount,
+        page_count: inspection.pageCount,
         sha256: sealed.sha256,
         blob_key: blobKey,
         wrapped_key: sealed.wrappedKey,
@@ -199,6 +210,11 @@ export async function deliverLetter(options: {
   }
   // Nothing references the ciphertext we wrote.
   await context.blobs.delete(blobKey);
+  if (!outcome.keyActive) {
+    throw new KuvertError('signature_invalid', undefined, {
+      logReason: `key ${options.nonce.keyId} was revoked while the letter was being received`,
+    });
+  }
   if (!outcome.nonceFresh) {
     throw new KuvertError('signature_invalid', undefined, {
       logReason: `replayed nonce for key ${options.nonce.keyId}`,
@@ -213,25 +229,6 @@ export async function deliverLetter(options: {
   );
   if (!earlier) throw new KuvertError('internal');
   return { letter: replayOf(earlier, hash), created: false };
-}
-
-async function sealAndStore(options: {
-  context: AppContext;
-  submission: Submission;
-  letterId: string;
-  documentId: string;
-  blobKey: string;
-  documentSha256: Buffer;
-}): Promise<SealedDocument> {
-  const sealed = sealDocument({
-    plaintext: options.submission.document.bytes,
-    plaintextSha256: options.documentSha256,
-    letterId: options.letterId,
-    documentId: options.documentId,
-    masterKeys: options.context.keys,
-  });
-  await options.context.blobs.put(options.blobKey, sealed.ciphertext);
-  return sealed;
 }
 
 export async function getLetterForSender(options: {
@@ -341,26 +338,28 @@ export async function recordLetterRead(options: {
  * progress (seconds) far from the line. Returns how many were deleted.
  */
 export async function sweepOrphanDocuments(options: {
-  context: AppContext;
+  db: Db;
+  blobs: BlobStore;
+  log: Logger;
   olderThan: Date;
 }): Promise<number> {
-  const { context } = options;
+  const { db, blobs, log } = options;
   let deleted = 0;
   let batch: string[] = [];
   const settle = async () => {
-    const referenced = await findReferencedBlobKeys(context.db, batch);
+    const referenced = await findReferencedBlobKeys(db, batch);
     for (const key of batch) {
       if (referenced.has(key)) continue;
-      await context.blobs.delete(key);
+      await blobs.delete(key);
       deleted++;
     }
     batch = [];
   };
-  for await (const key of context.blobs.listOlderThan('documents', options.olderThan)) {
+  for await (const key of blobs.listOlderThan('documents', options.olderThan)) {
     batch.push(key);
     if (batch.length >= 500) await settle();
   }
   await settle();
-  if (deleted > 0) context.log.info({ deleted }, 'removed unreferenced document ciphertexts');
+  if (deleted > 0) log.info({ deleted }, 'removed unreferenced document ciphertexts');
   return deleted;
 }

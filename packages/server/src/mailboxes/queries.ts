@@ -70,3 +70,8 @@ export function mailboxIdQuery(
         id: string;
       }>`select id from mailboxes where lower(email) = ${recipient.email.trim().toLowerCase()}`;
 }
+
+/** Whether any mailbox exists: data that keys made now could never open. */
+export async function anyMailboxExists(db: Executor): Promise<boolean> {
+  return (await db.selectFrom('mailboxes').select('id').limit(1).executeTakeFirst()) !== undefined;
+}

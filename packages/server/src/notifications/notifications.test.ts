@@ -9,6 +9,7 @@ import pino from 'pino';
 import { Type } from 'typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../test/support/database.js';
+import { backgroundJobs } from '../background.js';
 import { loadConfig } from '../config.js';
 import type { AppContext } from '../context.js';
 import { connectDatabase, type Db, type Executor } from '../db/database.js';
@@ -16,7 +17,6 @@ import type { Language } from '../db/schema.js';
 import { installProblemHandlers } from '../http/problem.js';
 import type { JobDefinition, JobQueue } from '../jobs/job.js';
 import { createPgBossQueue, InvalidJobPayloadError } from '../jobs/pg-boss-queue.js';
-import { jobs } from '../jobs/registry.js';
 import {
   decodeEncodedWords,
   type MailSink,
@@ -53,7 +53,7 @@ beforeAll(async () => {
   const log = pino({ level: 'silent' });
   sink = await startMailSink({ port: 0 });
   mailer = createMailer(config, sink);
-  queue = await createPgBossQueue({ databaseUrl, log });
+  queue = await createPgBossQueue({ databaseUrl, log, jobs: backgroundJobs });
   // What the notification job uses; blobs, keys and pdf play no part here.
   const partial: Partial<AppContext> = { config, db, queue, mailer, mailSink: sink, log };
   context = partial as AppContext;
@@ -317,7 +317,7 @@ describe('the notification texts', () => {
 
 describe('the job queue on pg-boss', () => {
   it('knows every registered job', () => {
-    expect(jobs.map((job) => job.name)).toContain('letter.notify');
+    expect(backgroundJobs.map((job) => job.name)).toContain('letter.notify');
   });
 
   it('rejects a payload that does not match the schema, without echoing its values', async () => {

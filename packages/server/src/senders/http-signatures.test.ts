@@ -12,7 +12,9 @@ import {
 import { describe, expect, it } from 'vitest';
 import { KuvertError } from '../errors.js';
 import {
+  refuseUnlessBodyMatches,
   type SenderKeyRecord,
+  type SignatureNonce,
   signatureVerifies,
   type VerifyOptions,
   verifySignedRequest,
@@ -41,6 +43,8 @@ const activeKeys = new Map(
 
 interface RequestSpec {
   key?: SenderKey;
+  /** The authority signed for and sent as Host; this server's is AUTHORITY. */
+  authority?: string;
   method?: string;
   path?: string;
   query?: string;
@@ -62,7 +66,7 @@ function signedRequest(spec: RequestSpec = {}) {
   if (body) given['content-type'] = 'multipart/form-data; boundary=b';
   const added = signRequest({
     method,
-    url: `https://${AUTHORITY}${path}${query}`,
+    url: `https://${spec.authority ?? AUTHORITY}${path}${query}`,
     headers: given,
     key: spec.key ?? edSender.key,
     created: spec.created ?? NOW_SECONDS,
@@ -70,7 +74,7 @@ function signedRequest(spec: RequestSpec = {}) {
     ...(spec.nonce ? { nonce: spec.nonce } : {}),
     ...(spec.components ? { components: spec.components } : {}),
   });
-  const headers: Record<string, string> = { host: AUTHORITY };
+  const headers: Record<string, string> = { host: spec.authority ?? AUTHORITY };
   for (const [name, value] of Object.entries({ ...given, ...added }))
     headers[name.toLowerCase()] = value;
   return { method, authority: AUTHORITY, path, query, headers, body };
@@ -78,30 +82,56 @@ function signedRequest(spec: RequestSpec = {}) {
 
 type RequestUnderTest = Pick<
   VerifyOptions,
-  'method' | 'authority' | 'path' | 'query' | 'headers' | 'body'
->;
+  'method' | 'authority' | 'path' | 'query' | 'headers'
+> & {
+  receivedAuthority?: string;
+  body: Buffer | undefined;
+};
 
+/** The nonces recorded so far, as the route would record them after a verified request. */
 function nonceStore() {
-  const seen = new Map<string, Date>();
-  return async (keyId: string, nonce: string, expiresAt: Date) => {
-    const id = `${keyId} ${nonce}`;
-    if (seen.has(id)) return false;
-    seen.set(id, expiresAt);
-    return true;
+  const seen = new Set<string>();
+  return {
+    nonceUsed: async (keyId: string, nonce: string) => seen.has(`${keyId} ${nonce}`),
+    record: (nonce: SignatureNonce) => seen.add(`${nonce.keyId} ${nonce.nonce}`),
   };
 }
 
-function verify(
+/**
+ * Verifies as the server does: the signature from the headers, then the body (in two pieces,
+ * as it would stream in) against the signed digest, then records the nonce.
+ */
+async function verifyInFull(
   request: RequestUnderTest,
   overrides: Partial<VerifyOptions> = {},
-): Promise<{ senderId: string; keyId: string }> {
-  return verifySignedRequest({
-    ...request,
+  nonces = nonceStore(),
+) {
+  const { body, ...rest } = request;
+  const verified = await verifySignedRequest({
+    ...rest,
+    hasBody: body !== undefined && body.length > 0,
     now: NOW,
     findKey: async (keyId) => activeKeys.get(keyId),
-    consumeNonce: nonceStore(),
+    nonceUsed: nonces.nonceUsed,
     ...overrides,
   });
+  if (verified.body) {
+    const bytes = body ?? Buffer.alloc(0);
+    verified.body.update(bytes.subarray(0, 7));
+    verified.body.update(bytes.subarray(7));
+    refuseUnlessBodyMatches(verified.body);
+  }
+  nonces.record(verified.nonce);
+  return verified;
+}
+
+async function verify(
+  request: RequestUnderTest,
+  overrides: Partial<VerifyOptions> = {},
+  nonces = nonceStore(),
+): Promise<{ senderId: string; keyId: string }> {
+  const { senderId, keyId } = await verifyInFull(request, overrides, nonces);
+  return { senderId, keyId };
 }
 
 /** Expects signature_invalid and returns the log reason, which the client never sees. */
@@ -207,8 +237,9 @@ describe('RFC 9421 verification', () => {
 
   it('refuses a tampered body: Content-Digest mismatch (RFC 9530 §2)', async () => {
     const request = signedRequest();
+    // The last byte: the body is hashed as it streams in (two pieces here), to its very end.
     const tampered = Buffer.from(request.body!);
-    tampered[5] = tampered[5]! ^ 1;
+    tampered[tampered.length - 1] = tampered[tampered.length - 1]! ^ 1;
     const reason = await refusal(verify({ ...request, body: tampered }));
     expect(reason).toMatch(/Content-Digest mismatch/);
   });
@@ -218,7 +249,38 @@ describe('RFC 9421 verification', () => {
       components: ['@method', '@authority', '@path', '@query', 'content-type', 'date'],
     });
     const reason = await refusal(verify(request));
-    expect(reason).toMatch(/has a body but content-digest is not covered/);
+    expect(reason).toMatch(/has a body but required components are not covered: content-digest$/);
+  });
+
+  it('refuses a body whose content-type is not among the covered components', async () => {
+    const request = signedRequest({
+      components: ['@method', '@authority', '@path', '@query', 'content-digest', 'date'],
+    });
+    const reason = await refusal(verify(request));
+    expect(reason).toMatch(/has a body but required components are not covered: content-type$/);
+  });
+
+  it('refuses a request that announces a body but sends no Content-Digest', async () => {
+    const request = signedRequest({
+      components: [
+        '@method',
+        '@authority',
+        '@path',
+        '@query',
+        'content-digest',
+        'content-type',
+        'date',
+      ],
+    });
+    const reason = await refusal(verify(withHeader(request, 'content-digest', undefined)));
+    expect(reason).toMatch(/has a body but no Content-Digest header/);
+  });
+
+  it('checks a Content-Digest sent without a body against empty content', async () => {
+    const request = signedRequest({ method: 'GET', path: '/api/v1/letters/1' });
+    const withDigest = withHeader(request, 'content-digest', createContentDigest(Buffer.from('x')));
+    const reason = await refusal(verify(withDigest));
+    expect(reason).toMatch(/no body, but its Content-Digest mismatch/);
   });
 
   it('refuses a request that does not cover a required component (date)', async () => {
@@ -265,6 +327,18 @@ describe('RFC 9421 verification', () => {
     );
   });
 
+  it('refuses a request signed for another instance sharing the key, whatever its Host header', async () => {
+    const staging = signedRequest({ authority: 'staging.kuvert.example' });
+    // Sent here with its own Host header (the attacker controls it): still refused, because
+    // the server checks @authority against its KUVERT_PUBLIC_URL, not against Host.
+    const reason = await refusal(
+      verify({ ...staging, authority: AUTHORITY, receivedAuthority: 'staging.kuvert.example' }),
+    );
+    expect(reason).toBe(
+      'signature sig1 does not verify with key key-ed over POST kuvert.example/api/v1/letters: it was made for @authority staging.kuvert.example (the Host header), but this server is kuvert.example (KUVERT_PUBLIC_URL)',
+    );
+  });
+
   it('refuses a stale created (−301 s)', async () => {
     const request = signedRequest({
       created: NOW_SECONDS - 301,
@@ -296,7 +370,11 @@ describe('RFC 9421 verification', () => {
 
   it('refuses an expired signature (expires in the past, §2.3)', async () => {
     const body = Buffer.from('x');
-    const headers = { date: NOW.toUTCString(), 'content-digest': createContentDigest(body) };
+    const headers = {
+      date: NOW.toUTCString(),
+      'content-digest': createContentDigest(body),
+      'content-type': 'text/plain',
+    };
     const signed = signMessage({
       message: {
         method: 'POST',
@@ -305,7 +383,15 @@ describe('RFC 9421 verification', () => {
         query: '',
         headers,
       },
-      components: ['@method', '@authority', '@path', '@query', 'content-digest', 'date'],
+      components: [
+        '@method',
+        '@authority',
+        '@path',
+        '@query',
+        'content-digest',
+        'content-type',
+        'date',
+      ],
       params: {
         created: NOW_SECONDS - 10,
         expires: NOW_SECONDS - 1,
@@ -331,27 +417,29 @@ describe('RFC 9421 verification', () => {
   });
 
   it('refuses a replayed nonce', async () => {
-    const consumeNonce = nonceStore();
+    const nonces = nonceStore();
     const request = signedRequest();
-    await expect(verify(request, { consumeNonce })).resolves.toMatchObject({
-      senderId: 'sender-ed',
-    });
-    const reason = await refusal(verify(request, { consumeNonce }));
+    await expect(verify(request, {}, nonces)).resolves.toMatchObject({ senderId: 'sender-ed' });
+    const reason = await refusal(verify(request, {}, nonces));
     expect(reason).toMatch(/nonce was already used with key key-ed \(replay\)/);
   });
 
-  it('consumes the nonce only for otherwise valid requests, with the end of the window as expiry', async () => {
-    const calls: [string, string, Date][] = [];
-    const store = nonceStore();
-    const consumeNonce = async (keyId: string, nonce: string, expiresAt: Date) => {
-      calls.push([keyId, nonce, expiresAt]);
-      return store(keyId, nonce, expiresAt);
+  it('looks the nonce up only for otherwise valid requests, and returns it with the end of the window as expiry', async () => {
+    const lookups: [string, string][] = [];
+    const nonceUsed = async (keyId: string, nonce: string) => {
+      lookups.push([keyId, nonce]);
+      return false;
     };
     const request = signedRequest({ nonce: 'nonce-1' });
-    await refusal(verify({ ...request, query: '?tampered=1' }, { consumeNonce }));
-    expect(calls).toEqual([]);
-    await expect(verify(request, { consumeNonce })).resolves.toMatchObject({ keyId: 'key-ed' });
-    expect(calls).toEqual([['key-ed', 'nonce-1', new Date((NOW_SECONDS + 300) * 1000)]]);
+    await refusal(verify({ ...request, query: '?tampered=1' }, { nonceUsed }));
+    expect(lookups).toEqual([]);
+    const verified = await verifyInFull(request, { nonceUsed });
+    expect(lookups).toEqual([['key-ed', 'nonce-1']]);
+    expect(verified.nonce).toEqual({
+      keyId: 'key-ed',
+      nonce: 'nonce-1',
+      expiresAt: new Date((NOW_SECONDS + 300) * 1000),
+    });
   });
 
   it('refuses a malformed Signature-Input structured field (RFC 8941)', async () => {
@@ -406,7 +494,7 @@ describe('RFC 9421 verification', () => {
 
 describe('RFC 9421 Appendix B vectors through the verifier', () => {
   const vectors = JSON.parse(
-    readFileSync(new URL('../../../../../shared/vectors/rfc9421.json', import.meta.url), 'utf8'),
+    readFileSync(new URL('../../../sdk/test-vectors/rfc9421.json', import.meta.url), 'utf8'),
   ) as {
     keys: Record<string, { jwk: Record<string, string> }>;
     vectors: {

@@ -1,7 +1,12 @@
 /**
  * Verifies that a sender API request is signed with the sender's registered key
  * (DESIGN.md, security invariant 4): RFC 9421 HTTP Message Signatures over method,
- * authority, path, query, Date and an RFC 9530 Content-Digest of the body.
+ * authority, path, query, Date and, with a body, its Content-Type and an RFC 9530
+ * Content-Digest.
+ *
+ * Everything is checked from the request line and headers alone, before a byte of the body
+ * is read: the body is covered through its Content-Digest, whose value the signature covers,
+ * and the returned verifier checks the body against it while it streams in.
  *
  * Every failure throws the same `signature_invalid` error: the client never learns which
  * check failed, while `logReason` tells the operator precisely. The signature base is
@@ -11,11 +16,12 @@ import type { JsonWebKey, KeyObject } from 'node:crypto';
 import {
   type BareItem,
   buildSignatureBase,
-  checkContentDigest,
+  type ContentDigestVerifier,
   type Parameters,
   type ParsedSignature,
   parseSignatureFields,
   type SignatureAlgorithm,
+  startContentDigestCheck,
   verifySignature,
 } from '@kuvert/sdk';
 import { KuvertError } from '../errors.js';
@@ -30,17 +36,42 @@ export interface SenderKeyRecord {
 
 export interface VerifyOptions {
   method: string;
-  /** host[:port] as the client addressed it. */
+  /**
+   * host[:port] of KUVERT_PUBLIC_URL: the only `@authority` a signature may be made for, so a
+   * request signed for another instance sharing the key (staging) is refused here.
+   */
   authority: string;
+  /** The Host header as received; only used to explain a refusal in the log. */
+  receivedAuthority?: string | undefined;
   path: string;
   /** '?a=b' or ''. */
   query: string;
   headers: Record<string, string | string[] | undefined>;
-  body: Buffer | undefined;
+  /** Whether the request announces a body (a non-zero Content-Length or a Transfer-Encoding). */
+  hasBody: boolean;
   now: Date;
   findKey(keyId: string): Promise<SenderKeyRecord | undefined>;
-  /** Records the nonce; resolves false when it was seen before (replay). */
-  consumeNonce(keyId: string, nonce: string, expiresAt: Date): Promise<boolean>;
+  /** Whether this key used this nonce before. Only looked up here; the caller records it. */
+  nonceUsed(keyId: string, nonce: string): Promise<boolean>;
+}
+
+/** A verified signature's nonce, to be recorded by whoever acts on the request. */
+export interface SignatureNonce {
+  keyId: string;
+  nonce: string;
+  /** The end of the signature's freshness window: a replay after it fails on `created`. */
+  expiresAt: Date;
+}
+
+export interface VerifiedRequest {
+  senderId: string;
+  keyId: string;
+  nonce: SignatureNonce;
+  /**
+   * Checks the body against the signed Content-Digest as it arrives (see `refuseUnlessBodyMatches`);
+   * undefined when the request announced no body.
+   */
+  body: ContentDigestVerifier | undefined;
 }
 
 /** Allowed clock difference between sender and server, both ways (security invariant 4). */
@@ -48,6 +79,9 @@ export const MAX_CLOCK_SKEW_SECONDS = 300;
 
 /** RFC 9421 §3.2.1 lets an application require components; these are Kuvert's. */
 const REQUIRED_COMPONENTS = ['@method', '@authority', '@path', '@query', 'date'] as const;
+
+/** Required as well when there is a body: what it is, and (through the digest) its bytes. */
+const REQUIRED_BODY_COMPONENTS = ['content-digest', 'content-type'] as const;
 
 /** A nonce is stored per request; a bound keeps a hostile sender from storing megabytes. */
 const MAX_NONCE_LENGTH = 256;
@@ -57,18 +91,17 @@ function refuse(logReason: string): never {
 }
 
 /**
- * Verifies the request and returns who sent it. The nonce is consumed last, so a request
- * that fails any other check does not burn it.
+ * Verifies the request from its headers alone and returns who sent it, the nonce to record and
+ * the body's digest check. The nonce is only looked up, last, so a request that fails any
+ * other check does not burn it; the caller records it where it acts on the request.
  */
-export async function verifySignedRequest(
-  options: VerifyOptions,
-): Promise<{ senderId: string; keyId: string }> {
+export async function verifySignedRequest(options: VerifyOptions): Promise<VerifiedRequest> {
   const signature = readSignature(options.headers);
   const components = coveredComponents(signature);
-  requireCoverage(components, options.body);
+  requireCoverage(components, options.hasBody);
   const params = readParams(signature.params);
   checkFreshness(params, options);
-  checkContentDigestOf(options);
+  const body = startBodyDigestCheck(options);
 
   const key = await options.findKey(params.keyid);
   if (!key) refuse(`keyid ${JSON.stringify(params.keyid)} is unknown or revoked`);
@@ -77,20 +110,52 @@ export async function verifySignedRequest(
     refuse(`alg ${JSON.stringify(params.alg)} does not match the key's ${key.algorithm}`);
   }
 
-  if (!signatureVerifies(options, signature, key)) {
-    // What the server saw helps most here: a proxy rewriting Host or the path is the
-    // usual cause, and none of these values is secret.
-    const seen = `${options.method} ${options.authority}${options.path}${options.query}`;
-    refuse(`signature ${signature.label} does not verify with key ${key.keyId} over ${seen}`);
-  }
+  if (!signatureVerifies(options, signature, key)) refuse(whyNotVerified(options, signature, key));
 
+  if (await options.nonceUsed(key.keyId, params.nonce)) {
+    refuse(`nonce was already used with key ${key.keyId} (replay)`);
+  }
   // The nonce lives as long as `created` would still be accepted; after that the
   // freshness check refuses a replay on its own.
   const expiresAt = new Date((params.created + MAX_CLOCK_SKEW_SECONDS) * 1000);
-  if (!(await options.consumeNonce(key.keyId, params.nonce, expiresAt))) {
-    refuse(`nonce was already used with key ${key.keyId} (replay)`);
-  }
-  return { senderId: key.senderId, keyId: key.keyId };
+  return {
+    senderId: key.senderId,
+    keyId: key.keyId,
+    nonce: { keyId: key.keyId, nonce: params.nonce, expiresAt },
+    body,
+  };
+}
+
+/**
+ * The log reason for a signature that does not verify. What the server saw helps most: a
+ * proxy rewriting the path, or a client signing for the address it connected to rather than
+ * KUVERT_PUBLIC_URL, are the usual causes, and none of these values is secret.
+ */
+function whyNotVerified(
+  options: VerifyOptions,
+  signature: ParsedSignature,
+  key: SenderKeyRecord,
+): string {
+  const seen = `${options.method} ${options.authority}${options.path}${options.query}`;
+  const reason = `signature ${signature.label} does not verify with key ${key.keyId} over ${seen}`;
+  const received = options.receivedAuthority?.toLowerCase();
+  if (received === undefined || received === options.authority) return reason;
+  const madeForReceived = (() => {
+    try {
+      return signatureVerifies({ ...options, authority: received }, signature, key);
+    } catch {
+      return false;
+    }
+  })();
+  return madeForReceived
+    ? `${reason}: it was made for @authority ${received} (the Host header), but this server is ${options.authority} (KUVERT_PUBLIC_URL)`
+    : reason;
+}
+
+/** The end of the body: refuses the request when the body does not match its Content-Digest. */
+export function refuseUnlessBodyMatches(verifier: ContentDigestVerifier): void {
+  const result = verifier.finish();
+  if (!result.ok) refuse(`Content-Digest ${result.reason}: ${result.detail}`);
 }
 
 function header(headers: VerifyOptions['headers'], name: string): string | undefined {
@@ -126,12 +191,18 @@ function coveredComponents(signature: ParsedSignature): string[] {
 }
 
 /** RFC 9421 §3.2.1: Kuvert's required coverage; the body is covered through its digest. */
-function requireCoverage(components: string[], body: Buffer | undefined): void {
-  const missing = REQUIRED_COMPONENTS.filter((name) => !components.includes(name));
-  if (missing.length > 0) refuse(`required components are not covered: ${missing.join(', ')}`);
-  if (body !== undefined && body.length > 0 && !components.includes('content-digest')) {
-    refuse('the request has a body but content-digest is not covered');
-  }
+function requireCoverage(components: string[], hasBody: boolean): void {
+  const required = hasBody
+    ? [...REQUIRED_COMPONENTS, ...REQUIRED_BODY_COMPONENTS]
+    : REQUIRED_COMPONENTS;
+  const missing = required.filter((name) => !components.includes(name));
+  if (missing.length === 0) return;
+  const withBody = missing.some(
+    (name) => !(REQUIRED_COMPONENTS as readonly string[]).includes(name),
+  );
+  refuse(
+    `${withBody ? 'the request has a body but ' : ''}required components are not covered: ${missing.join(', ')}`,
+  );
 }
 
 interface KuvertSignatureParams {
@@ -195,12 +266,24 @@ function checkFreshness(params: KuvertSignatureParams, options: VerifyOptions): 
   if (Math.abs(skew) > MAX_CLOCK_SKEW_SECONDS) refuse(`the Date header is ${skew} s off`);
 }
 
-/** RFC 9530 §2: when a Content-Digest is sent, it must match the bytes received. */
-function checkContentDigestOf(options: VerifyOptions): void {
+/**
+ * RFC 9530 §2: the Content-Digest is parsed before the body is read, so a malformed one, or one
+ * without a supported algorithm, costs no body bytes. Without a body, a Content-Digest that was
+ * sent must be that of empty content.
+ */
+function startBodyDigestCheck(options: VerifyOptions): ContentDigestVerifier | undefined {
   const digest = header(options.headers, 'content-digest');
-  if (digest === undefined) return; // coverage rules above decide whether one is needed
-  const result = checkContentDigest(digest, options.body ?? Buffer.alloc(0));
-  if (!result.ok) refuse(`Content-Digest ${result.reason}: ${result.detail}`);
+  if (digest === undefined) {
+    if (options.hasBody) refuse('the request has a body but no Content-Digest header');
+    return undefined;
+  }
+  const verifier = startContentDigestCheck(digest);
+  if ('ok' in verifier) return refuse(`Content-Digest ${verifier.reason}: ${verifier.detail}`);
+  if (options.hasBody) return verifier;
+  const empty = verifier.finish();
+  if (!empty.ok)
+    refuse(`the request has no body, but its Content-Digest ${empty.reason}: ${empty.detail}`);
+  return undefined;
 }
 
 /** The request as received, before any URL normalisation. */

@@ -1,5 +1,6 @@
 import type { JsonWebKey } from 'node:crypto';
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
+import type pg from 'pg';
 import type { Executor } from '../db/database.js';
 import type { SignatureAlgorithm } from '../db/schema.js';
 
@@ -56,17 +57,43 @@ export async function listSenders(db: Executor) {
     .execute();
 }
 
-/** Record a nonce; false when the same key used it before (a replay). */
+/**
+ * Record a nonce, in the same statement checking that the key is still active: a key revoked
+ * on another server is refused here even while this server's key cache still holds it.
+ */
 export async function insertSignatureNonce(
   db: Executor,
   entry: { keyId: string; nonce: string; expiresAt: Date },
-): Promise<boolean> {
-  const inserted = await db
-    .insertInto('signature_nonces')
-    .values({ key_id: entry.keyId, nonce: entry.nonce, expires_at: entry.expiresAt })
-    .onConflict((conflict) => conflict.doNothing())
+): Promise<{ keyActive: boolean; nonceFresh: boolean }> {
+  const result = await sql<{ key_active: boolean; nonce_fresh: boolean }>`
+    with active_key as (
+      ${activeKeyQuery(entry.keyId)}
+    ), nonce as (
+      insert into signature_nonces (key_id, nonce, expires_at)
+      select ${entry.keyId}, ${entry.nonce}, ${entry.expiresAt}::timestamptz from active_key
+      on conflict do nothing
+      returning 1
+    )
+    select exists (select 1 from active_key) as key_active, exists (select 1 from nonce) as nonce_fresh
+  `.execute(db);
+  const row = result.rows[0];
+  return { keyActive: row?.key_active === true, nonceFresh: row?.nonce_fresh === true };
+}
+
+/** `select 1 …` when the key exists and is not revoked: for statements that record a nonce. */
+export function activeKeyQuery(keyId: string): RawBuilder<{ '?column?': number }> {
+  return sql`select 1 from sender_keys where key_id = ${keyId} and revoked_at is null`;
+}
+
+/** Whether a key used a nonce before; a lookup only (the request records it later). */
+export async function isSignatureNonceUsed(db: Executor, keyId: string, nonce: string) {
+  const row = await db
+    .selectFrom('signature_nonces')
+    .select('nonce')
+    .where('key_id', '=', keyId)
+    .where('nonce', '=', nonce)
     .executeTakeFirst();
-  return Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1;
+  return row !== undefined;
 }
 
 export async function deleteExpiredSignatureNonces(db: Executor, now: Date) {
@@ -81,4 +108,27 @@ export async function revokeSenderKey(db: Executor, keyId: string) {
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
+}
+
+/** The channel on which every server hears that a sender key was revoked. */
+const keyRevokedChannel = 'kuvert_sender_key_revoked';
+
+/**
+ * Tell every server that a key was revoked. NOTIFY is delivered when the transaction commits,
+ * and not at all when it rolls back, so call it inside the revoking transaction.
+ */
+export async function notifySenderKeyRevoked(db: Executor, keyId: string) {
+  // The payload is for logs only (a listener forgets every cached key); NOTIFY caps it at 8000 bytes.
+  await sql`select pg_notify(${keyRevokedChannel}, ${keyId.slice(0, 200)})`.execute(db);
+}
+
+/** Start hearing revocations on a dedicated connection; `onRevoked` runs for each one. */
+export async function listenForSenderKeyRevocations(
+  client: pg.Client,
+  onRevoked: (keyId: string) => void,
+) {
+  client.on('notification', (message) => {
+    if (message.channel === keyRevokedChannel) onRevoked(message.payload ?? '');
+  });
+  await client.query(`listen ${keyRevokedChannel}`);
 }

@@ -4,14 +4,17 @@ import { appendAuditEvent } from '../audit/service.js';
 import type { Db, Executor } from '../db/database.js';
 import type { SignatureAlgorithm } from '../db/schema.js';
 import { KuvertError } from '../errors.js';
-import type { SenderKeyRecord } from './http-signatures.js';
+import type { SignatureNonce } from './http-signatures.js';
 import {
+  activeKeyQuery,
   findActiveSenderKey,
   findSenderById,
   findSenderByName,
   insertSender,
   insertSenderKey,
   insertSignatureNonce,
+  isSignatureNonceUsed as isNonceRecorded,
+  notifySenderKeyRevoked,
   revokeSenderKey,
 } from './queries.js';
 
@@ -87,38 +90,26 @@ export async function registerSenderKey(options: {
 }
 
 /**
- * Active sender keys, kept for a few seconds per process: a signed request would otherwise
- * cost a query and a key import each. The price is that revoking a key takes effect on every
- * server within `senderKeyCacheSeconds`; nothing else about a key can change.
+ * Record a verified request's nonce. `keyActive` false: the key was revoked after this server
+ * cached it; `nonceFresh` false: a replay.
  */
-export const senderKeyCacheSeconds = 10;
-const senderKeyCache = new Map<string, { record: SenderKeyRecord; until: number }>();
-const senderKeyCacheLimit = 10_000;
-
-export async function findSenderKey(db: Db, keyId: string): Promise<SenderKeyRecord | undefined> {
-  const cached = senderKeyCache.get(keyId);
-  if (cached && cached.until > Date.now()) return cached.record;
-  const row = await findActiveSenderKey(db, keyId);
-  if (!row) {
-    senderKeyCache.delete(keyId);
-    return undefined;
-  }
-  const record: SenderKeyRecord = {
-    keyId: row.key_id,
-    senderId: row.sender_id,
-    algorithm: row.algorithm,
-    publicKey: createPublicKey({ key: row.public_jwk as JsonWebKey, format: 'jwk' }),
-  };
-  if (senderKeyCache.size >= senderKeyCacheLimit) senderKeyCache.clear();
-  senderKeyCache.set(keyId, { record, until: Date.now() + senderKeyCacheSeconds * 1000 });
-  return record;
+export function consumeSignatureNonce(db: Executor, nonce: SignatureNonce) {
+  return insertSignatureNonce(db, nonce);
 }
 
-export function consumeSignatureNonce(db: Executor, keyId: string, nonce: string, expiresAt: Date) {
-  return insertSignatureNonce(db, { keyId, nonce, expiresAt });
+/** The key as a query, for a statement that records a nonce only while the key is active. */
+export function activeSenderKeyQuery(keyId: string) {
+  return activeKeyQuery(keyId);
 }
 
-/** Revoke a key: this process forgets it at once, other servers within the cache period. */
+export function isSignatureNonceUsed(db: Executor, keyId: string, nonce: string) {
+  return isNonceRecorded(db, keyId, nonce);
+}
+
+/**
+ * Revoke a key. Every server hears it when the transaction commits (NOTIFY) and forgets its
+ * cached keys; see `SenderKeyDirectory`.
+ */
 export async function revokeKey(options: { db: Db; keyId: string; actor: string }) {
   await options.db.transaction().execute(async (tx) => {
     if (!(await revokeSenderKey(tx, options.keyId))) {
@@ -129,6 +120,6 @@ export async function revokeKey(options: { db: Db; keyId: string; actor: string 
       action: 'sender.key_revoked',
       subject: options.keyId,
     });
+    await notifySenderKeyRevoked(tx, options.keyId);
   });
-  senderKeyCache.delete(options.keyId);
 }

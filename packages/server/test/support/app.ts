@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { AppContext } from '../../src/context.js';
@@ -24,7 +24,10 @@ export const testPublicUrl = 'https://kuvert.test';
  * PostgreSQL, real blob store and mail sink. Workers are off unless asked for, so tests can
  * run a job's handler directly or start the queue on purpose.
  */
-export async function startTestKuvert(env: Record<string, string> = {}): Promise<TestKuvert> {
+export async function startTestKuvert(
+  env: Record<string, string> = {},
+  options: { log?: Logger } = {},
+): Promise<TestKuvert> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'kuvert-test-'));
   const databaseUrl = await createTestDatabase();
   const config = loadConfig({
@@ -37,7 +40,7 @@ export async function startTestKuvert(env: Record<string, string> = {}): Promise
   });
   const runtime = await startRuntime(config, {
     databaseUrl,
-    log: pino({ level: config.LOG_LEVEL }),
+    log: options.log ?? pino({ level: config.LOG_LEVEL }),
   });
   const app = await buildApp(runtime.context);
   await app.ready();

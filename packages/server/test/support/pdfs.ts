@@ -6,7 +6,7 @@
  * what they need to get wrong on purpose: hex-escaped names, actions pdf.js does not
  * report, object streams behind a filter chain, an encryption dictionary.
  */
-import { deflateSync } from 'node:zlib';
+import { constants, deflateRawSync, deflateSync } from 'node:zlib';
 import {
   concatTransformationMatrix,
   drawObject,
@@ -356,6 +356,8 @@ function singlePageObjects(text: string, pageEntries = ''): AssembledObject[] {
 function assemblePdf(options: {
   objects: AssembledObject[];
   objectStream?: 'flate' | 'asciihex-flate' | 'runlength';
+  /** Bytes of harmless text added to the object stream's dictionary. */
+  objectStreamPadding?: number;
   trailer?: string;
 }): Uint8Array {
   const chunks: Uint8Array[] = [];
@@ -426,7 +428,11 @@ function assemblePdf(options: {
   });
   offsets.set(objStmNumber, length);
   writeObject(objStmNumber, {
-    body: `<< /Type /ObjStm /N ${compressed.size} /First ${headerText.length} /Filter ${filter}`,
+    body: `<< /Type /ObjStm /N ${compressed.size} /First ${headerText.length} /Filter ${filter}${
+      options.objectStreamPadding
+        ? ` /Padding (${'pad '.repeat(options.objectStreamPadding / 4)})`
+        : ''
+    }`,
     stream: filtered,
   });
 
@@ -483,4 +489,229 @@ function concat(chunks: Uint8Array[], length: number): Uint8Array {
     at += chunk.byteLength;
   }
   return out;
+}
+
+// --- Decompression bombs -------------------------------------------------------------------
+
+const MiB = 1024 * 1024;
+
+/**
+ * zlib data (RFC 1950) that inflates to `bytes` zero bytes, built in milliseconds however large
+ * `bytes` is: one mebibyte of zeros deflated with a full flush (so the segment stands alone and
+ * can be repeated), repeated, then an empty final block, and the right Adler-32 of zeros.
+ * Inflating it takes ~1 KB per MiB of output: 4 GiB from 4 MB.
+ */
+export function zerosDeflated(bytes: number): Uint8Array {
+  if (bytes % MiB !== 0) throw new Error('a whole number of MiB');
+  const segment = deflateRawSync(Buffer.alloc(MiB), {
+    level: 9,
+    finishFlush: constants.Z_FULL_FLUSH,
+  });
+  const finalEmptyBlock = Buffer.from([0x03, 0x00]);
+  // Adler-32 of n zeros: a stays 1, b adds a (1) n times.
+  const adler = Buffer.alloc(4);
+  adler.writeUInt16BE(bytes % 65521, 0);
+  adler.writeUInt16BE(1, 2);
+  const parts = [
+    Buffer.from([0x78, 0xda]),
+    ...Array(bytes / MiB).fill(segment),
+    finalEmptyBlock,
+    adler,
+  ];
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+/** `data` wrapped in one more zlib layer: with `zerosDeflated`, a Flate-of-Flate bomb. */
+function deflatedAgain(data: Uint8Array): Uint8Array {
+  return new Uint8Array(deflateSync(data, { level: 9 }));
+}
+
+/** The kinds of decompression bomb that `buildBombPdf` builds. */
+export type BombKind =
+  | 'metadataFlateOfFlate'
+  | 'contentStreamWithLink'
+  | 'flateImage'
+  | 'dctImageDimensions'
+  | 'sharedAppearanceStream';
+
+/**
+ * A small PDF that expands enormously when a reader decodes one of its streams:
+ * - `metadataFlateOfFlate`: XMP metadata behind `[/FlateDecode /FlateDecode]`, 4 GiB decoded,
+ *   from a file of a few kilobytes (the attack measured on the server).
+ * - `contentStreamWithLink`: a page whose content stream inflates to 1 GiB, with a link
+ *   annotation (pdf.js reads page content to place annotations).
+ * - `flateImage`: an image declared as 1000 × 1000 RGB whose data inflates to 1 GiB.
+ * - `dctImageDimensions`: a JPEG image that declares 100 000 × 100 000 pixels (40 GB as RGBA
+ *   in a viewer) in its dictionary and its own header, in a few hundred bytes.
+ * - `sharedAppearanceStream`: one appearance stream (a form XObject) inflating to 256 MiB,
+ *   shared by 200 annotations, each of which a viewer draws.
+ */
+export function buildBombPdf(kind: BombKind): Uint8Array {
+  const page = (entries: string) => ({
+    body: `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] ${entries} >>`,
+  });
+  const pages = { body: '<< /Type /Pages /Kids [3 0 R] /Count 1 >>' };
+  const streamObject = (dictionary: string, data: Uint8Array) => ({
+    body: `<< ${dictionary}`,
+    stream: data,
+  });
+  switch (kind) {
+    case 'metadataFlateOfFlate':
+      return assemblePdf({
+        objects: [
+          { body: '<< /Type /Catalog /Pages 2 0 R /Metadata 4 0 R >>' },
+          pages,
+          page(''),
+          streamObject(
+            '/Type /Metadata /Subtype /XML /Filter [/FlateDecode /FlateDecode]',
+            deflatedAgain(zerosDeflated(4096 * MiB)),
+          ),
+        ],
+      });
+    case 'contentStreamWithLink':
+      return assemblePdf({
+        objects: [
+          { body: '<< /Type /Catalog /Pages 2 0 R >>' },
+          pages,
+          page('/Contents 4 0 R /Annots [5 0 R]'),
+          streamObject('/Filter /FlateDecode', zerosDeflated(1024 * MiB)),
+          {
+            body: '<< /Type /Annot /Subtype /Link /Rect [50 600 250 640] /Border [0 0 0] /A << /S /URI /URI (https://example.com/) >> >>',
+          },
+        ],
+      });
+    case 'flateImage':
+      return assemblePdf({
+        objects: [
+          { body: '<< /Type /Catalog /Pages 2 0 R >>' },
+          pages,
+          page('/Contents 4 0 R /Resources << /XObject << /Im1 5 0 R >> >>'),
+          { body: '<<', stream: latin1('q 500 0 0 500 50 300 cm /Im1 Do Q') },
+          streamObject(
+            '/Type /XObject /Subtype /Image /Width 1000 /Height 1000 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /FlateDecode',
+            zerosDeflated(1024 * MiB),
+          ),
+        ],
+      });
+    case 'dctImageDimensions':
+      return assemblePdf({
+        objects: [
+          { body: '<< /Type /Catalog /Pages 2 0 R >>' },
+          pages,
+          page('/Contents 4 0 R /Resources << /XObject << /Im1 5 0 R >> >>'),
+          { body: '<<', stream: latin1('q 500 0 0 500 50 300 cm /Im1 Do Q') },
+          streamObject(
+            '/Type /XObject /Subtype /Image /Width 100000 /Height 100000 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode',
+            jpegHeader(100_000, 100_000),
+          ),
+        ],
+      });
+    case 'sharedAppearanceStream': {
+      const annotations = Array.from({ length: 200 }, (_, index) => {
+        const x = 20 + (index % 20) * 28;
+        const y = 100 + Math.floor(index / 20) * 60;
+        return `<< /Type /Annot /Subtype /Square /Rect [${x} ${y} ${x + 20} ${y + 20}] /AP << /N 5 0 R >> >>`;
+      });
+      return assemblePdf({
+        objects: [
+          { body: '<< /Type /Catalog /Pages 2 0 R >>' },
+          pages,
+          page(`/Contents 4 0 R /Annots [${annotations.join(' ')}]`),
+          { body: '<<', stream: latin1('') },
+          streamObject(
+            '/Type /XObject /Subtype /Form /BBox [0 0 20 20] /Filter /FlateDecode',
+            zerosDeflated(256 * MiB),
+          ),
+        ],
+      });
+    }
+  }
+}
+
+/**
+ * The start of a baseline JPEG (ITU T.81): SOI, then a start-of-frame marker declaring
+ * `width` × `height` pixels in three components. No image data follows: a viewer sizes its
+ * buffers from this header before it reads any.
+ */
+function jpegHeader(width: number, height: number): Uint8Array {
+  const frame = Buffer.from([
+    0xff,
+    0xc0,
+    0x00,
+    0x11,
+    0x08,
+    height >> 8,
+    height & 0xff,
+    width >> 8,
+    width & 0xff,
+    0x03,
+    0x01,
+    0x11,
+    0x00,
+    0x02,
+    0x11,
+    0x00,
+    0x03,
+    0x11,
+    0x00,
+  ]);
+  // 100 000 does not fit 16 bits: the marker holds what fits, the dictionary the rest.
+  frame.writeUInt16BE(Math.min(height, 0xffff), 5);
+  frame.writeUInt16BE(Math.min(width, 0xffff), 7);
+  return new Uint8Array(
+    Buffer.concat([Buffer.from([0xff, 0xd8]), frame, Buffer.from([0xff, 0xd9])]),
+  );
+}
+
+/**
+ * JavaScript in a link annotation, inside a Flate object stream whose dictionary is padded past
+ * 64 KiB with a string of harmless text (a byte scan that reads dictionaries only up to 64 KiB
+ * never decodes it; pdf.js reads it, and does not report link JavaScript).
+ */
+export function buildPdfWithPaddedObjectStream(): Uint8Array {
+  return assemblePdf({
+    objectStream: 'flate',
+    objectStreamPadding: 70 * 1024,
+    objects: [
+      { body: '<< /Type /Catalog /Pages 2 0 R >>' },
+      ...singlePageObjects('Padded', '/Annots [6 0 R]'),
+      {
+        body: '<< /Type /Annot /Subtype /Link /Rect [50 600 250 640] /Border [0 0 0] /A << /S /JavaScript /JS (app.alert\\(1\\)) >> >>',
+      },
+    ],
+  });
+}
+
+/**
+ * A scanned letter as a scanner makes it: one A4 page holding one 300 dpi RGB image
+ * (2480 × 3508 pixels, 26 MB of pixel data, Flate-compressed), paper white with lines of
+ * darker "text" noise.
+ */
+export function buildScannedLetterPdf(): Uint8Array {
+  const width = 2480;
+  const height = 3508;
+  const row = width * 3;
+  const pixels = Buffer.alloc(row * height, 0xf4);
+  const random = seededRandom(0x5ca1_ab1e);
+  for (let y = 300; y < height - 300; y += 1) {
+    if (Math.floor(y / 40) % 2 === 0 || y % 40 > 28) continue; // lines of text, 40 px apart
+    for (let x = 250; x < width - 250; x += 1) {
+      if ((random() & 7) === 0)
+        pixels.fill(0x20 + (random() & 0x3f), y * row + x * 3, y * row + x * 3 + 3);
+    }
+  }
+  return assemblePdf({
+    objects: [
+      { body: '<< /Type /Catalog /Pages 2 0 R >>' },
+      { body: '<< /Type /Pages /Kids [3 0 R] /Count 1 >>' },
+      {
+        body: '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /XObject << /Scan 5 0 R >> >> >>',
+      },
+      { body: '<<', stream: latin1('q 595 0 0 842 0 0 cm /Scan Do Q') },
+      {
+        body: `<< /Type /XObject /Subtype /Image /Width ${width} /Height ${height} /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /FlateDecode`,
+        stream: new Uint8Array(deflateSync(pixels, { level: 6 })),
+      },
+    ],
+  });
 }
