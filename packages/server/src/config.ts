@@ -175,7 +175,11 @@ export const settings = {
     'development',
   ),
   PORT: port('Public HTTP port for the web app and the APIs.', 8080),
-  HOST: text('Address the public port binds to.', '0.0.0.0'),
+  HOST: text(
+    'Address the public port binds to. Outside production only loopback by default, so that a development server (its demo sender, its mail sink at `/dev/mail`) is not reachable from the network.',
+    (env) => (isDevelopment(env) ? '127.0.0.1' : '0.0.0.0'),
+    '127.0.0.1 (production: 0.0.0.0)',
+  ),
   KUVERT_PUBLIC_URL: publicUrl(
     'Canonical origin of the service. Every link in email and SMS points here and nowhere else.',
   ),

@@ -6,7 +6,7 @@ import type { AppContext } from './context.js';
 import { connectDatabase, type Db, migrateToLatest } from './db/database.js';
 import { startEmbeddedPostgres } from './db/embedded-postgres.js';
 import { createBlobStore } from './documents/blob-store.js';
-import { keyFilePath, loadMasterKeys } from './documents/master-keys.js';
+import { keyFilePath, loadMasterKeys, MasterKeyError } from './documents/master-keys.js';
 import { createPdfInspector } from './documents/pdf-inspection.js';
 import { loggerOptions } from './http/logger.js';
 import { startMaintenance } from './jobs/maintenance.js';
@@ -26,7 +26,15 @@ export interface Runtime {
  */
 export async function startRuntime(
   config: Readonly<Config>,
-  options: { log?: Logger; databaseUrl?: string } = {},
+  options: {
+    log?: Logger;
+    databaseUrl?: string;
+    /**
+     * Create the master key file when there is none and the database is empty (the first
+     * `kuvert start`). `kuvert worker` passes false: it must use the server's keys.
+     */
+    createKeys?: boolean;
+  } = {},
 ): Promise<Runtime> {
   const log = options.log ?? pino(loggerOptions(config.LOG_LEVEL));
   const stops: Array<() => Promise<void>> = [];
@@ -51,10 +59,12 @@ export async function startRuntime(
     stops.push(() => db.destroy());
     await migrateToLatest(db);
 
-    await refuseNewKeysForOldData({ db, config });
+    const createKeys = options.createKeys ?? true;
+    if (createKeys) await refuseNewKeysForOldData({ db, config });
     const keys = await loadMasterKeys({
       dataDir: config.dataDir,
       fromEnv: config.KUVERT_MASTER_KEYS,
+      createIfMissing: createKeys,
     });
     const blobs = createBlobStore(config);
     if (blobs.close) stops.push(blobs.close.bind(blobs));
@@ -98,7 +108,7 @@ async function refuseNewKeysForOldData(options: {
   if (config.KUVERT_MASTER_KEYS || existsSync(keyFilePath(config.dataDir))) return;
   const existing = await db.selectFrom('mailboxes').select('id').limit(1).executeTakeFirst();
   if (existing) {
-    throw new Error(
+    throw new MasterKeyError(
       `The database holds mailboxes but there is no master key file at ${keyFilePath(config.dataDir)}. ` +
         'Restore the key file from your backup (or set KUVERT_MASTER_KEYS); new keys could not open existing data.',
     );

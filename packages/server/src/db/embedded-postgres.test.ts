@@ -35,7 +35,9 @@ const processEvents = [
 ] as const;
 
 function listenerSnapshot() {
-  return Object.fromEntries(processEvents.map((event) => [event, process.listeners(event)]));
+  return Object.fromEntries(
+    processEvents.map((event) => [event, process.listeners(event as NodeJS.Signals)]),
+  );
 }
 
 describe('embedded PostgreSQL', () => {
