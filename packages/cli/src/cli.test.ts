@@ -7,6 +7,7 @@ import path from 'node:path';
 import { keyFilePath } from '@kuvert/server/documents/master-keys';
 import { generateSyntheticNationalId } from '@kuvert/server/mailboxes/national-id';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../../server/test/support/database.js';
 import { freePort } from '../../server/test/support/ports.js';
 
 // The `kuvert` command as a person runs it: a child process through the package's bin
@@ -76,13 +77,18 @@ function startInOwnProcessGroup(extraEnv: NodeJS.ProcessEnv = {}) {
 
 /** Log lines at error level or above (pino: 50 error, 60 fatal). */
 function errorLogLines(output: string): string[] {
-  return output.split('\n').filter((line) => {
+  const lines = output.split('\n').filter((line) => {
     if (!line.startsWith('{')) return false;
     try {
       return (JSON.parse(line) as { level?: number }).level! >= 50;
     } catch {
       return false;
     }
+  });
+  // The message and error of each, enough to see what went wrong.
+  return lines.map((line) => {
+    const { msg, err } = JSON.parse(line) as { msg?: string; err?: { message?: string } };
+    return `${msg}: ${err?.message ?? ''}`;
   });
 }
 
@@ -171,6 +177,15 @@ describe('kuvert on embedded PostgreSQL', () => {
     expect(await readdir(dataDir)).toEqual([]);
   });
 
+  it("worker without the server's keys refuses too, before it touches the database", async () => {
+    const result = await kuvert(['worker'], { DATABASE_URL: await createTestDatabase() });
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringContaining(keyFilePath(dataDir)),
+    ]);
+    expect(result.code).toBe(1);
+    expect(await readdir(dataDir)).toEqual([]);
+  });
+
   it('exits non-zero after an error, and sender and migrate make no keys', async () => {
     const revoke = await kuvert(['sender', 'revoke-key', '--key-id', 'no-such-key']);
     expect(revoke.stderr).toMatch(/no-such-key|not found|No .*key/i);
@@ -184,21 +199,24 @@ describe('kuvert on embedded PostgreSQL', () => {
   it('start: Ctrl-C to its process group stops it cleanly, on loopback only, exit 0', async () => {
     const port = await freePort();
     const server = startInOwnProcessGroup({ PORT: String(port) });
-    const output = await server.started;
-    // Outside production it listens on loopback only, the mail sink included.
-    expect(output).toContain(`Server listening at http://127.0.0.1:${port}`);
-    expect(output).not.toMatch(/Server listening at http:\/\/(?!127\.0\.0\.1)/);
-    const sinkPort = Number(/SMTP on 127\.0\.0\.1:(\d+)/.exec(output)?.[1]);
-    expect(sinkPort).toBeGreaterThan(0);
-    const lanAddress = nonLoopbackAddress();
-    if (lanAddress) {
-      expect(await refusesConnection(lanAddress, port)).toBe(true);
-      expect(await refusesConnection(lanAddress, sinkPort)).toBe(true);
+    let done: Finished;
+    try {
+      const welcome = await server.started;
+      // Outside production it listens on loopback only, the mail sink included.
+      const sinkPort = Number(/SMTP on 127\.0\.0\.1:(\d+)/.exec(welcome)?.[1]);
+      expect(sinkPort).toBeGreaterThan(0);
+      const lanAddress = nonLoopbackAddress();
+      if (lanAddress) {
+        expect(await refusesConnection(lanAddress, port)).toBe(true);
+        expect(await refusesConnection(lanAddress, sinkPort)).toBe(true);
+      }
+    } finally {
+      // What a terminal does on Ctrl-C: SIGINT to every process in the foreground group.
+      process.kill(-server.child.pid!, 'SIGINT');
+      done = await server.exited;
     }
-
-    // What a terminal does on Ctrl-C: SIGINT to every process in the foreground group.
-    process.kill(-server.child.pid!, 'SIGINT');
-    const done = await server.exited;
+    expect(done.stdout).toContain(`Server listening at http://127.0.0.1:${port}`);
+    expect(done.stdout).not.toMatch(/Server listening at http:\/\/(?!127\.0\.0\.1)/);
     expect(errorLogLines(done.stdout + done.stderr)).toEqual([]);
     expect(done.signal).toBeNull();
     expect(done.code).toBe(0);

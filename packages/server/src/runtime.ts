@@ -44,6 +44,11 @@ export async function startRuntime(
       await next().catch((error: unknown) => log.error({ err: error }, 'error while stopping'));
     }
   };
+  const createKeys = options.createKeys ?? true;
+  // A process that may not make keys checks for them before it starts or writes anything.
+  const existingKeys = createKeys
+    ? undefined
+    : await loadMasterKeys({ dataDir: config.dataDir, fromEnv: config.KUVERT_MASTER_KEYS });
   try {
     let databaseUrl = options.databaseUrl ?? config.DATABASE_URL;
     if (!databaseUrl) {
@@ -59,13 +64,7 @@ export async function startRuntime(
     stops.push(() => db.destroy());
     await migrateToLatest(db);
 
-    const createKeys = options.createKeys ?? true;
-    if (createKeys) await refuseNewKeysForOldData({ db, config });
-    const keys = await loadMasterKeys({
-      dataDir: config.dataDir,
-      fromEnv: config.KUVERT_MASTER_KEYS,
-      createIfMissing: createKeys,
-    });
+    const keys = existingKeys ?? (await loadOrCreateKeys({ db, config }));
     const blobs = createBlobStore(config);
     if (blobs.close) stops.push(blobs.close.bind(blobs));
     const pdf = createPdfInspector({ threads: config.KUVERT_PDF_THREADS });
@@ -93,6 +92,17 @@ export async function startRuntime(
     await stop();
     throw error;
   }
+}
+
+/** The first start of a new installation makes its keys; see refuseNewKeysForOldData. */
+async function loadOrCreateKeys(options: { db: Db; config: Readonly<Config> }) {
+  const { config } = options;
+  await refuseNewKeysForOldData(options);
+  return loadMasterKeys({
+    dataDir: config.dataDir,
+    fromEnv: config.KUVERT_MASTER_KEYS,
+    createIfMissing: true,
+  });
 }
 
 /**

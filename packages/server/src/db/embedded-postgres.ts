@@ -209,10 +209,16 @@ async function startPostgres(options: {
   const lastResort = stopOnExitOrLoneSignal(child);
   const stop = async () => {
     lastResort.remove();
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGINT'); // PostgreSQL's fast shutdown: roll back, disconnect, checkpoint
-    }
+    const gone = child.pid === undefined || child.exitCode !== null || child.signalCode !== null;
+    if (gone) return;
+    // Smart shutdown first: our pools have asked their connections to close, but a pg client's
+    // end() does not wait for the server to see it, and a fast shutdown would answer those
+    // connections with "terminating connection due to administrator command" errors. Fast
+    // shutdown (roll back, disconnect, checkpoint) only if a session lingers.
+    child.kill('SIGTERM');
+    const fast = setTimeout(() => child.kill('SIGINT'), smartShutdownMs);
     await exited;
+    clearTimeout(fast);
   };
   lastResort.onSignal(stop);
 
@@ -261,6 +267,9 @@ function startFailure(
     { cause: error },
   );
 }
+
+/** How long a smart shutdown may wait for sessions to end before a fast one. */
+const smartShutdownMs = 5_000;
 
 const loneSignals = ['SIGHUP', 'SIGINT', 'SIGTERM'] as const;
 
