@@ -1,13 +1,14 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../test/support/ports.js';
-import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { EmbeddedPostgresError, startEmbeddedPostgres } from './embedded-postgres.js';
 
 const run = promisify(execFile);
 const repoRoot = path.resolve(import.meta.dirname, '../../../..');
@@ -93,5 +94,23 @@ describe('embedded PostgreSQL', () => {
     expect(existsSync(path.join(dir, 'cluster', 'postmaster.pid'))).toBe(false);
     expect(listenerSnapshot()).toEqual(before);
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('names the port and the setting to change when its port is taken', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'kuvert-embedded-'));
+    const busy = createServer();
+    const port = await new Promise<number>((resolve) =>
+      busy.listen(0, '127.0.0.1', () => resolve((busy.address() as AddressInfo).port)),
+    );
+    try {
+      const error = await startEmbeddedPostgres({ dir, port }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(EmbeddedPostgresError);
+      expect((error as Error).message).toMatch(
+        new RegExp(`port ${port}: it is in use\\. Set KUVERT_EMBEDDED_PG_PORT`),
+      );
+    } finally {
+      await new Promise((resolve) => busy.close(resolve));
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
