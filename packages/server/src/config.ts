@@ -194,7 +194,7 @@ export const settings = {
   ),
   KUVERT_EMBEDDED_PG_PORT: port('Port of the embedded PostgreSQL (loopback only).', 54329),
   KUVERT_MASTER_KEYS: optionalText(
-    'Master keys as JSON `{"current":N,"keys":{"N":"<base64 32 bytes>"},"lookupKey":"<base64 32 bytes>"}`. Unset: read from (or created in) `$KUVERT_DATA_DIR/keys/master-keys.json` with mode 0600.',
+    'Master keys as JSON `{"current":N,"keys":{"N":"<base64 32 bytes>"},"lookupKey":"<base64 32 bytes>"}`. Unset: read from `$KUVERT_DATA_DIR/keys/master-keys.json` (mode 0600), which only the first `kuvert start` on an empty database creates.',
     '(unset: key file)',
     true,
   ),
