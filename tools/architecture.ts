@@ -194,8 +194,8 @@ export const rooms: readonly Room[] = [
   },
   {
     name: 'cli',
-    paths: ['packages/cli/src'],
-    holds: 'the `kuvert` command',
+    paths: ['packages/cli/src', 'packages/cli/bin'],
+    holds: 'the `kuvert` command (`bin/kuvert.mjs` registers tsx for `npx kuvert`)',
     mayImport: [...serverRooms, 'sdk'],
   },
   {
