@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
@@ -110,6 +110,50 @@ describe('embedded PostgreSQL', () => {
       );
     } finally {
       await new Promise((resolve) => busy.close(resolve));
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('starts again after the Kuvert that ran it was killed with SIGKILL', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'kuvert-embedded-'));
+    const port = await freePort();
+    const module = path.join(import.meta.dirname, 'embedded-postgres.ts');
+    const holder = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `const { startEmbeddedPostgres } = await import(${JSON.stringify(module)});
+         await startEmbeddedPostgres({ dir: ${JSON.stringify(dir)}, port: ${port} });
+         console.log('ready');
+         setInterval(() => {}, 1000);`,
+      ],
+      { cwd: repoRoot, env: childEnv(), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('ready')) resolve();
+      });
+      holder.once('exit', () => reject(new Error('the holder exited before its cluster was up')));
+    });
+    holder.kill('SIGKILL'); // no handler runs: its PostgreSQL is left running, orphaned
+    await new Promise((resolve) => holder.once('exit', resolve));
+    expect(existsSync(path.join(dir, 'cluster', 'postmaster.pid'))).toBe(true);
+
+    const orphan = Number(
+      (await readFile(path.join(dir, 'cluster', 'postmaster.pid'), 'utf8')).split('\n')[0],
+    );
+    try {
+      const cluster = await startEmbeddedPostgres({ dir, port });
+      const client = new pg.Client({ connectionString: cluster.url });
+      await client.connect();
+      expect((await client.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
+      await client.end();
+      await cluster.stop();
+    } finally {
+      if (existsSync(`/proc/${orphan}`)) process.kill(orphan, 'SIGINT'); // never leave it behind
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -81,6 +81,7 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Embe
     });
   }
   await prepareSocketDirectory(socketDir, clusterDir);
+  await stopOrphanedCluster(clusterDir, log);
   const server = await startPostgres({
     binary: binaries.postgres,
     owner,
@@ -266,6 +267,45 @@ function startFailure(
     `Embedded PostgreSQL did not start on port ${port} (${clusterDir})${detail ? `: ${detail}` : ''}`,
     { cause: error },
   );
+}
+
+/**
+ * A Kuvert killed with SIGKILL cannot stop its PostgreSQL, which runs in a session of its own
+ * and lives on, adopted by init (or a container's init). Its lock file would then refuse every
+ * later start. A postmaster on our cluster whose parent is no longer a Node process is such an
+ * orphan: stop it (fast shutdown: roll back, checkpoint) before starting anew. One whose parent
+ * is a running Kuvert is left alone, and the start then says the directory is in use.
+ */
+async function stopOrphanedCluster(clusterDir: string, log: (line: string) => void) {
+  const pid = await postmasterPid(clusterDir);
+  if (pid === undefined || !existsSync(`/proc/${pid}`)) return;
+  const parent = await parentOf(pid);
+  if (parent === undefined || (await processName(parent)) === 'node') return;
+  log(`stopping the embedded PostgreSQL (pid ${pid}) left running by a Kuvert that was killed`);
+  process.kill(pid, 'SIGINT');
+  for (let waited = 0; existsSync(`/proc/${pid}`) && waited < orphanStopMs; waited += 50) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const orphanStopMs = 30_000;
+
+async function postmasterPid(clusterDir: string): Promise<number | undefined> {
+  const text = await readFile(path.join(clusterDir, 'postmaster.pid'), 'utf8').catch(() => '');
+  const pid = Number.parseInt(text.split('\n')[0] ?? '', 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/** The parent pid from /proc/<pid>/stat ("pid (comm) state ppid …"; comm may hold spaces). */
+async function parentOf(pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const parent = Number.parseInt(fields[1] ?? '', 10);
+  return Number.isInteger(parent) ? parent : undefined;
+}
+
+async function processName(pid: number): Promise<string> {
+  return (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')).trim();
 }
 
 /** How long a smart shutdown may wait for sessions to end before a fast one. */
