@@ -175,8 +175,8 @@ export const rooms: readonly Room[] = [
   {
     name: 'test-support',
     paths: ['packages/server/test'],
-    holds: 'test support only: global database setup, app factory, factories, PDFs',
-    mayImport: [...serverRooms, 'sdk'],
+    holds: 'test support only: global database setup, app factory, factories, PDFs, fixtures',
+    mayImport: [...serverRooms, 'sdk', 'repository'],
     sqlAnywhere: true,
   },
   {
@@ -194,8 +194,8 @@ export const rooms: readonly Room[] = [
   },
   {
     name: 'cli',
-    paths: ['packages/cli/src'],
-    holds: 'the `kuvert` command',
+    paths: ['packages/cli/src', 'packages/cli/bin'],
+    holds: 'the `kuvert` command (`bin/kuvert.mjs` registers tsx for `npx kuvert`)',
     mayImport: [...serverRooms, 'sdk'],
   },
   {
@@ -210,6 +210,12 @@ export const rooms: readonly Room[] = [
     holds: 'end-to-end tests in Chromium through the CLI, SMTP and the web app',
     mayImport: 'anything',
     sqlAnywhere: true,
+  },
+  {
+    name: 'repository',
+    paths: ['vitest.config.ts'],
+    holds: 'the test runner’s configuration, shared by the test fixtures that run it again',
+    mayImport: [],
   },
   {
     name: 'tools',

@@ -13,7 +13,6 @@ import { loadMasterKeys, type MasterKeys } from '@kuvert/server/documents/master
 export interface AdminContext {
   config: Readonly<Config>;
   db: Db;
-  keys: MasterKeys;
 }
 
 /**
@@ -37,15 +36,27 @@ export async function withAdminContext<T>(
   const db = connectDatabase(url, { maxConnections: 2 });
   try {
     await migrateToLatest(db);
-    const keys = await loadMasterKeys({
-      dataDir: config.dataDir,
-      fromEnv: config.KUVERT_MASTER_KEYS,
-    });
-    return await run({ config, db, keys });
+    return await run({ config, db });
   } finally {
     await db.destroy();
     await stopEmbedded?.();
   }
+}
+
+/**
+ * The server's master keys, for a command that seals or looks up data with them. Never
+ * creates them (only `kuvert start` does): a missing key file is refused, naming the file,
+ * before the command touches the database, so a refused command writes nothing.
+ */
+export async function withAdminKeys<T>(
+  config: Readonly<Config>,
+  run: (context: AdminContext & { keys: MasterKeys }) => Promise<T>,
+): Promise<T> {
+  const keys = await loadMasterKeys({
+    dataDir: config.dataDir,
+    fromEnv: config.KUVERT_MASTER_KEYS,
+  });
+  return withAdminContext(config, (context) => run({ ...context, keys }));
 }
 
 /** The embedded cluster of a running `kuvert start`, if there is one. */

@@ -2,6 +2,7 @@ import { InvalidConfigError, loadConfig } from '@kuvert/server/config';
 import { demoCommand } from './commands/demo.js';
 import { mailboxCommand } from './commands/mailbox.js';
 import { migrateCommand } from './commands/migrate.js';
+import { isOperatorError } from './commands/report-error.js';
 import { sendCommand } from './commands/send.js';
 import { senderCommand } from './commands/sender.js';
 import { startCommand } from './commands/start.js';
@@ -44,6 +45,21 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     throw error;
   }
+  try {
+    return await runCommand(command, rest, config);
+  } catch (error) {
+    // A problem the operator fixes is one line on stderr; anything else keeps its stack.
+    if (!isOperatorError(error)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return 1;
+  }
+}
+
+async function runCommand(
+  command: string,
+  rest: string[],
+  config: ReturnType<typeof loadConfig>,
+): Promise<number> {
   switch (command) {
     case 'start':
       return startCommand(config, { workersOnly: false });

@@ -25,7 +25,7 @@ describe('loadConfig defaults', () => {
     expect(config.KUVERT_ENV).toBe('development');
     expect(config.isProduction).toBe(false);
     expect(config.PORT).toBe(8080);
-    expect(config.HOST).toBe('0.0.0.0');
+    expect(config.HOST).toBe('127.0.0.1');
     expect(config.KUVERT_PUBLIC_URL).toBe('http://localhost:8080');
     expect(config.DATABASE_URL).toBeUndefined();
     expect(config.SMTP_URL).toBeUndefined();
@@ -34,6 +34,14 @@ describe('loadConfig defaults', () => {
     expect(config.KUVERT_WORKERS).toBe(true);
     expect(config.KUVERT_DEMO).toBe(true);
     expect(config.KUVERT_ACCEPT_SYNTHETIC_IDS).toBe(true);
+  });
+
+  it('binds to loopback outside production unless HOST is set, to every interface in production', () => {
+    expect(loadConfig({ KUVERT_ENV: 'development' }).HOST).toBe('127.0.0.1');
+    expect(loadConfig({ KUVERT_ENV: 'test' }).HOST).toBe('127.0.0.1');
+    expect(loadConfig({ HOST: '0.0.0.0' }).HOST).toBe('0.0.0.0');
+    expect(loadConfig(production).HOST).toBe('0.0.0.0');
+    expect(loadConfig({ ...production, HOST: '10.0.0.5' }).HOST).toBe('10.0.0.5');
   });
 
   it('the data directory defaults to ./var, resolved to an absolute path', () => {

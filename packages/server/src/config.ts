@@ -175,7 +175,11 @@ export const settings = {
     'development',
   ),
   PORT: port('Public HTTP port for the web app and the APIs.', 8080),
-  HOST: text('Address the public port binds to.', '0.0.0.0'),
+  HOST: text(
+    'Address the public port binds to. Outside production only loopback by default, so that a development server (its demo sender, its mail sink at `/dev/mail`) is not reachable from the network.',
+    (env) => (isDevelopment(env) ? '127.0.0.1' : '0.0.0.0'),
+    '127.0.0.1 (production: 0.0.0.0)',
+  ),
   KUVERT_PUBLIC_URL: publicUrl(
     'Canonical origin of the service. Every link in email and SMS points here and nowhere else.',
   ),
@@ -190,7 +194,7 @@ export const settings = {
   ),
   KUVERT_EMBEDDED_PG_PORT: port('Port of the embedded PostgreSQL (loopback only).', 54329),
   KUVERT_MASTER_KEYS: optionalText(
-    'Master keys as JSON `{"current":N,"keys":{"N":"<base64 32 bytes>"},"lookupKey":"<base64 32 bytes>"}`. Unset: read from (or created in) `$KUVERT_DATA_DIR/keys/master-keys.json` with mode 0600.',
+    'Master keys as JSON `{"current":N,"keys":{"N":"<base64 32 bytes>"},"lookupKey":"<base64 32 bytes>"}`. Unset: read from `$KUVERT_DATA_DIR/keys/master-keys.json` (mode 0600), which only the first `kuvert start` on an empty database creates.',
     '(unset: key file)',
     true,
   ),

@@ -7,7 +7,7 @@ import type { AppContext } from './context.js';
 import { connectDatabase, connectListener, type Db, migrateToLatest } from './db/database.js';
 import { startEmbeddedPostgres } from './db/embedded-postgres.js';
 import { createBlobStore } from './documents/blob-store.js';
-import { keyFilePath, loadMasterKeys } from './documents/master-keys.js';
+import { keyFilePath, loadMasterKeys, MasterKeyError } from './documents/master-keys.js';
 import { createPdfInspector } from './documents/pdf-inspection.js';
 import { loggerOptions } from './http/logger.js';
 import { startMaintenance } from './jobs/maintenance.js';
@@ -29,7 +29,15 @@ export interface Runtime {
  */
 export async function startRuntime(
   config: Readonly<Config>,
-  options: { log?: Logger; databaseUrl?: string } = {},
+  options: {
+    log?: Logger;
+    databaseUrl?: string;
+    /**
+     * Create the master key file when there is none and the database is empty (the first
+     * `kuvert start`). `kuvert worker` passes false: it must use the server's keys.
+     */
+    createKeys?: boolean;
+  } = {},
 ): Promise<Runtime> {
   const log = options.log ?? pino(loggerOptions(config.LOG_LEVEL));
   const stops: Array<() => Promise<void>> = [];
@@ -39,6 +47,11 @@ export async function startRuntime(
       await next().catch((error: unknown) => log.error({ err: error }, 'error while stopping'));
     }
   };
+  const createKeys = options.createKeys ?? true;
+  // A process that may not make keys checks for them before it starts or writes anything.
+  const existingKeys = createKeys
+    ? undefined
+    : await loadMasterKeys({ dataDir: config.dataDir, fromEnv: config.KUVERT_MASTER_KEYS });
   try {
     let databaseUrl = options.databaseUrl ?? config.DATABASE_URL;
     if (!databaseUrl) {
@@ -54,11 +67,7 @@ export async function startRuntime(
     stops.push(() => db.destroy());
     await migrateToLatest(db);
 
-    await refuseNewKeysForOldData({ db, config });
-    const keys = await loadMasterKeys({
-      dataDir: config.dataDir,
-      fromEnv: config.KUVERT_MASTER_KEYS,
-    });
+    const keys = existingKeys ?? (await loadOrCreateKeys({ db, config }));
     const blobs = createBlobStore(config);
     if (blobs.close) stops.push(blobs.close.bind(blobs));
     const pdf = createPdfInspector({ threads: config.KUVERT_PDF_THREADS });
@@ -107,6 +116,17 @@ export async function startRuntime(
   }
 }
 
+/** The first start of a new installation makes its keys; see refuseNewKeysForOldData. */
+async function loadOrCreateKeys(options: { db: Db; config: Readonly<Config> }) {
+  const { config } = options;
+  await refuseNewKeysForOldData(options);
+  return loadMasterKeys({
+    dataDir: config.dataDir,
+    fromEnv: config.KUVERT_MASTER_KEYS,
+    createIfMissing: true,
+  });
+}
+
 /**
  * A missing key file is created on first start. If the database already holds mailboxes,
  * new keys could open none of their data and find nobody by number: a restore without the
@@ -119,7 +139,7 @@ async function refuseNewKeysForOldData(options: {
   const { config, db } = options;
   if (config.KUVERT_MASTER_KEYS || existsSync(keyFilePath(config.dataDir))) return;
   if (await anyMailboxExists(db)) {
-    throw new Error(
+    throw new MasterKeyError(
       `The database holds mailboxes but there is no master key file at ${keyFilePath(config.dataDir)}. ` +
         'Restore the key file from your backup (or set KUVERT_MASTER_KEYS); new keys could not open existing data.',
     );

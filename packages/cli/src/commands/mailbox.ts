@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '@kuvert/server/config';
 import { createMailbox } from '@kuvert/server/mailboxes/service';
-import { withAdminContext } from '../admin-database.js';
+import { withAdminKeys } from '../admin-database.js';
 import { reportError } from './report-error.js';
 
 export async function mailboxCommand(config: Readonly<Config>, argv: string[]): Promise<number> {
@@ -29,7 +29,7 @@ export async function mailboxCommand(config: Readonly<Config>, argv: string[]): 
     const password = values.password ?? process.env.KUVERT_NEW_PASSWORD;
     if (!password)
       throw new Error('Set the first passphrase with --password or KUVERT_NEW_PASSWORD.');
-    return await withAdminContext(config, async ({ db, keys }) => {
+    return await withAdminKeys(config, async ({ db, keys }) => {
       const created = await createMailbox({
         db,
         keys,

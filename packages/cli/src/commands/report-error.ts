@@ -1,4 +1,23 @@
+import { EmbeddedPostgresError } from '@kuvert/server/db/embedded-postgres';
+import { MasterKeyError } from '@kuvert/server/documents/master-keys';
 import { KuvertError } from '@kuvert/server/errors';
+
+/** A problem the operator fixes (a port, a setting, a missing file): one line, no stack. */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
+
+/** Errors whose message is the whole story for the operator. */
+export function isOperatorError(error: unknown): error is Error {
+  return (
+    error instanceof StartupError ||
+    error instanceof MasterKeyError ||
+    error instanceof EmbeddedPostgresError
+  );
+}
 
 /** Print an admin command's failure for a person, without a stack trace for expected errors. */
 export function reportError(error: unknown): number {

@@ -4,6 +4,7 @@ import type { Config } from '@kuvert/server/config';
 import { type DemoData, ensureDemoData } from '@kuvert/server/demo';
 import { startRuntime } from '@kuvert/server/runtime';
 import { runningEmbeddedUrl } from '../admin-database.js';
+import { StartupError } from './report-error.js';
 
 /**
  * `kuvert start`: the database (embedded unless DATABASE_URL), migrations, workers, the
@@ -14,7 +15,11 @@ export async function startCommand(
   config: Readonly<Config>,
   options: { workersOnly: boolean },
 ): Promise<number> {
-  const runtime = await startRuntime(config, await workerDatabase(config, options.workersOnly));
+  const runtime = await startRuntime(config, {
+    ...(await workerDatabase(config, options.workersOnly)),
+    // Only the server's first start makes master keys; a worker uses the server's.
+    createKeys: !options.workersOnly,
+  });
   const { context } = runtime;
   const app = options.workersOnly ? undefined : await buildApp(context);
   let stopping: Promise<void> | undefined;
@@ -27,7 +32,7 @@ export async function startCommand(
     return stopping;
   };
   const stopped = new Promise<void>((resolve) => {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
       process.once(signal, () => void stop(signal).then(resolve));
     }
   });
@@ -35,7 +40,7 @@ export async function startCommand(
   try {
     const demo =
       config.KUVERT_DEMO && !options.workersOnly ? await ensureDemoData(context) : undefined;
-    if (app) await app.listen({ port: config.PORT, host: config.HOST });
+    if (app) await listen(app, config);
     if (app) printWelcome(config, demo, context.mailSink?.port);
     else context.log.info('worker running');
   } catch (error) {
@@ -48,6 +53,33 @@ export async function startCommand(
   return 0;
 }
 
+/** Listen on HOST:PORT; a port in use is the operator's to fix, said in one line. */
+async function listen(
+  app: Awaited<ReturnType<typeof buildApp>>,
+  config: Readonly<Config>,
+): Promise<void> {
+  try {
+    await app.listen({ port: config.PORT, host: config.HOST });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const where = `${config.HOST}:${config.PORT}`;
+    if (code === 'EADDRINUSE') {
+      throw new StartupError(
+        `Port ${config.PORT} is already in use (${where}): stop the other program or set PORT to a free port.`,
+      );
+    }
+    if (code === 'EACCES') {
+      throw new StartupError(
+        `Not allowed to listen on ${where}: set PORT to a port above 1023 (or grant the capability).`,
+      );
+    }
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+      throw new StartupError(`Cannot listen on ${where}: set HOST to an address of this machine.`);
+    }
+    throw error;
+  }
+}
+
 /**
  * A separate worker shares the server's database: DATABASE_URL, or else the embedded cluster
  * of a running `kuvert start` (it must not start a second cluster on the same data).
@@ -56,7 +88,7 @@ async function workerDatabase(config: Readonly<Config>, workersOnly: boolean) {
   if (!workersOnly || config.DATABASE_URL) return {};
   const databaseUrl = await runningEmbeddedUrl(config);
   if (!databaseUrl) {
-    throw new Error(
+    throw new StartupError(
       '`kuvert worker` needs DATABASE_URL, or a running `kuvert start` with the same KUVERT_DATA_DIR.',
     );
   }

@@ -186,7 +186,7 @@ describe('key rotation', () => {
   });
 
   it('opens a document sealed under v1 after rotation, and after rewrapping under v2', async () => {
-    const v1 = await loadMasterKeys({ dataDir });
+    const v1 = await loadMasterKeys({ dataDir, createIfMissing: true });
     const letterId = randomUUID();
     const documentId = randomUUID();
     const plaintext = Buffer.from('Vedtak om bostøtte');
@@ -194,7 +194,7 @@ describe('key rotation', () => {
     expect(sealed.keyVersion).toBe(1);
 
     expect(await addMasterKeyVersion({ dataDir })).toBe(2);
-    const v2 = await loadMasterKeys({ dataDir });
+    const v2 = await loadMasterKeys({ dataDir, createIfMissing: true });
     expect(v2.currentVersion).toBe(2);
     const ids = { letterId, documentId, masterKeys: v2 };
     expect(openDocument({ ...sealed, ...ids }).equals(plaintext)).toBe(true);

@@ -38,7 +38,7 @@ describe('master keys', () => {
 
   describe('key file', () => {
     it('is created on first load with version 1, mode 0600, in a 0700 directory', async () => {
-      const keys = await loadMasterKeys({ dataDir });
+      const keys = await loadMasterKeys({ dataDir, createIfMissing: true });
       expect(keys.currentVersion).toBe(1);
       expect([...keys.keys.keys()]).toEqual([1]);
       expect(keys.keys.get(1)!.length).toBe(32);
@@ -53,32 +53,46 @@ describe('master keys', () => {
       expect(await readdir(path.dirname(file))).toEqual(['master-keys.json']);
     });
 
+    it('is not created unless asked: a missing file is refused by its path, nothing written', async () => {
+      const error = await loadMasterKeys({ dataDir }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(MasterKeyError);
+      expect((error as Error).message).toContain(keyFilePath(dataDir));
+      expect((error as Error).message).toMatch(/kuvert start/);
+      expect(await readdir(dataDir)).toEqual([]);
+    });
+
     it('is reused on the second load', async () => {
-      const first = await loadMasterKeys({ dataDir });
-      const second = await loadMasterKeys({ dataDir });
+      const first = await loadMasterKeys({ dataDir, createIfMissing: true });
+      const second = await loadMasterKeys({ dataDir, createIfMissing: true });
       expect(second.keys.get(1)!.equals(first.keys.get(1)!)).toBe(true);
       expect(second.lookupKey.equals(first.lookupKey)).toBe(true);
     });
 
     it('survives racing first loads: every process ends up with the same keys', async () => {
-      const loads = await Promise.all(Array.from({ length: 8 }, () => loadMasterKeys({ dataDir })));
+      const loads = await Promise.all(
+        Array.from({ length: 8 }, () => loadMasterKeys({ dataDir, createIfMissing: true })),
+      );
       const winner = loads[0]!.keys.get(1)!;
       for (const keys of loads) expect(keys.keys.get(1)!.equals(winner)).toBe(true);
-      const onDisk = await loadMasterKeys({ dataDir });
+      const onDisk = await loadMasterKeys({ dataDir, createIfMissing: true });
       expect(onDisk.keys.get(1)!.equals(winner)).toBe(true);
       expect(await readdir(path.join(dataDir, 'keys'))).toEqual(['master-keys.json']);
     });
 
     it('is refused when group or others can read it', async () => {
-      await loadMasterKeys({ dataDir });
+      await loadMasterKeys({ dataDir, createIfMissing: true });
       const file = keyFilePath(dataDir);
       for (const mode of [0o640, 0o604, 0o660, 0o644]) {
         await chmod(file, mode);
-        await expect(loadMasterKeys({ dataDir })).rejects.toThrow(MasterKeyError);
-        await expect(loadMasterKeys({ dataDir })).rejects.toThrow(/group or others.*chmod 600/);
+        await expect(loadMasterKeys({ dataDir, createIfMissing: true })).rejects.toThrow(
+          MasterKeyError,
+        );
+        await expect(loadMasterKeys({ dataDir, createIfMissing: true })).rejects.toThrow(
+          /group or others.*chmod 600/,
+        );
       }
       await chmod(file, 0o600);
-      await expect(loadMasterKeys({ dataDir })).resolves.toBeDefined();
+      await expect(loadMasterKeys({ dataDir, createIfMissing: true })).resolves.toBeDefined();
     });
 
     it('is refused through a symbolic link', async () => {
@@ -86,7 +100,9 @@ describe('master keys', () => {
       await writeFile(elsewhere, keysJson(), { mode: 0o600 });
       await mkdir(path.join(dataDir, 'keys'), { mode: 0o700 });
       await symlink(elsewhere, keyFilePath(dataDir));
-      await expect(loadMasterKeys({ dataDir })).rejects.toThrow(/symbolic link/);
+      await expect(loadMasterKeys({ dataDir, createIfMissing: true })).rejects.toThrow(
+        /symbolic link/,
+      );
     });
 
     it('reports a malformed file by its path without quoting its content', async () => {
@@ -95,7 +111,9 @@ describe('master keys', () => {
       await writeFile(keyFilePath(dataDir), `{"current":1,"keys":{"1":"${secret}"`, {
         mode: 0o600,
       });
-      const error = await loadMasterKeys({ dataDir }).catch((caught: unknown) => caught);
+      const error = await loadMasterKeys({ dataDir, createIfMissing: true }).catch(
+        (caught: unknown) => caught,
+      );
       expect(error).toBeInstanceOf(MasterKeyError);
       expect((error as Error).message).toContain(keyFilePath(dataDir));
       expect((error as Error).message).toContain('not valid JSON');
@@ -111,13 +129,13 @@ describe('master keys', () => {
       expect(keys.keys.get(2)!.toString('base64')).toBe(JSON.parse(json).keys['2']);
       await expect(stat(keyFilePath(dataDir))).rejects.toThrow(/ENOENT/);
 
-      const fromFile = await loadMasterKeys({ dataDir });
+      const fromFile = await loadMasterKeys({ dataDir, createIfMissing: true });
       const fromEnvAgain = await loadMasterKeys({ dataDir, fromEnv: json });
       expect(fromEnvAgain.keys.get(1)!.equals(fromFile.keys.get(1)!)).toBe(false);
     });
 
     it('is ignored when empty', async () => {
-      const keys = await loadMasterKeys({ dataDir, fromEnv: '' });
+      const keys = await loadMasterKeys({ dataDir, fromEnv: '', createIfMissing: true });
       expect(keys.currentVersion).toBe(1);
       expect((await stat(keyFilePath(dataDir))).isFile()).toBe(true);
     });
@@ -224,10 +242,10 @@ describe('master keys', () => {
 
   describe('rotation', () => {
     it('adds version N+1, makes it current and keeps the old versions', async () => {
-      const before = await loadMasterKeys({ dataDir });
+      const before = await loadMasterKeys({ dataDir, createIfMissing: true });
       expect(await addMasterKeyVersion({ dataDir })).toBe(2);
       expect(await addMasterKeyVersion({ dataDir })).toBe(3);
-      const after = await loadMasterKeys({ dataDir });
+      const after = await loadMasterKeys({ dataDir, createIfMissing: true });
       expect(after.currentVersion).toBe(3);
       expect([...after.keys.keys()].sort()).toEqual([1, 2, 3]);
       expect(after.keys.get(1)!.equals(before.keys.get(1)!)).toBe(true);
@@ -246,7 +264,7 @@ describe('master keys', () => {
     });
 
     it('refuses to rotate a file that group or others can read', async () => {
-      await loadMasterKeys({ dataDir });
+      await loadMasterKeys({ dataDir, createIfMissing: true });
       await chmod(keyFilePath(dataDir), 0o644);
       await expect(addMasterKeyVersion({ dataDir })).rejects.toThrow(/group or others/);
       // and releases its lock
@@ -255,10 +273,10 @@ describe('master keys', () => {
     });
 
     it('refuses a second rotation while one holds the lock', async () => {
-      await loadMasterKeys({ dataDir });
+      await loadMasterKeys({ dataDir, createIfMissing: true });
       await writeFile(`${keyFilePath(dataDir)}.lock`, '', { mode: 0o600 });
       await expect(addMasterKeyVersion({ dataDir })).rejects.toThrow(/Another key rotation/);
-      expect((await loadMasterKeys({ dataDir })).currentVersion).toBe(1);
+      expect((await loadMasterKeys({ dataDir, createIfMissing: true })).currentVersion).toBe(1);
     });
   });
 });

@@ -44,9 +44,15 @@ export function keyFilePath(dataDir: string): string {
   return path.join(dataDir, 'keys', KEY_FILE_NAME);
 }
 
+/**
+ * Loads the master keys. A missing key file is created only with `createIfMissing`, which
+ * `kuvert start` alone passes (and only for an empty database, see runtime.ts): any other
+ * command making keys would seal data under keys the server does not have.
+ */
 export async function loadMasterKeys(options: {
   dataDir: string;
   fromEnv?: string | undefined;
+  createIfMissing?: boolean;
 }): Promise<MasterKeys> {
   if (options.fromEnv !== undefined && options.fromEnv !== '') {
     return parseMasterKeys(options.fromEnv, ENV_SOURCE);
@@ -54,7 +60,14 @@ export async function loadMasterKeys(options: {
   const file = keyFilePath(options.dataDir);
   const existing = await readKeyFile(file);
   if (existing !== undefined) return parseMasterKeys(existing, file);
+  if (!options.createIfMissing) throw missingKeysError(file);
   return parseMasterKeys(await createKeyFile(file), file);
+}
+
+function missingKeysError(file: string): MasterKeyError {
+  return new MasterKeyError(
+    `No master keys: ${ENV_SOURCE} is unset and there is no key file at ${file}. Only \`kuvert start\` creates keys, on an empty database. Run this command with the server's KUVERT_DATA_DIR (or its ${ENV_SOURCE}), or run \`kuvert start\` once first.`,
+  );
 }
 
 /**

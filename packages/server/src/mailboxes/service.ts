@@ -190,6 +190,11 @@ export async function createMailbox(options: {
   acceptSynthetic: boolean;
   /** Who opens it, for the audit log (an admin, the demo seeding, a registration flow). */
   actor?: string;
+  /**
+   * An existing TOTP secret instead of a fresh one: the demo recipient opened again in
+   * another database keeps the secret its authenticator app already holds.
+   */
+  totpSecret?: Buffer;
 }): Promise<CreatedMailbox> {
   const { db, keys } = options;
   const parsed = parseNationalId(options.nationalId, { acceptSynthetic: options.acceptSynthetic });
@@ -204,7 +209,7 @@ export async function createMailbox(options: {
   if (problem) throw new KuvertError('validation_failed', problem);
 
   const mailboxId = randomUUID();
-  const totpSecret = randomBytes(totpSecretBytes);
+  const totpSecret = options.totpSecret ?? randomBytes(totpSecretBytes);
   const passwordHash = await hashPassphrase(options.password);
   try {
     await db.transaction().execute(async (tx) => {
