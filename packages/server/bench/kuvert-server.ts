@@ -40,7 +40,7 @@ onStopRequested(async () => {
 });
 startup.catch(async (error: unknown) => {
   process.stderr.write(
-    `bench server did not start (its embedded PostgreSQL port is BENCH_PG_PORT, default 54399): ${String((error as Error).stack ?? error)}\n`,
+    `bench server did not start (its embedded PostgreSQL port is BENCH_PG_PORT, a free one by default): ${String((error as Error).stack ?? error)}\n`,
   );
   await runtime?.stop();
   await rm(dataDir, { recursive: true, force: true });
@@ -61,7 +61,9 @@ async function start(): Promise<void> {
     // Ingest is measured with the notification workers idle (as with a separate `kuvert
     // worker`); the bench then asks for a drain and measures that on its own.
     KUVERT_WORKERS: 'false',
-    KUVERT_EMBEDDED_PG_PORT: String(process.env.BENCH_PG_PORT ?? 54399),
+    // A free port unless one is asked for: a fixed default collides with any other cluster
+    // left on it (another bench, another checkout).
+    KUVERT_EMBEDDED_PG_PORT: String(process.env.BENCH_PG_PORT ?? (await freePort())),
     // Warnings only by default (the server's own default is info: two JSON lines per request;
     // BENCH_LOG_LEVEL=info measures what they cost). Logs go to a file, never to the bench.
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
