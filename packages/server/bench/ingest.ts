@@ -134,8 +134,6 @@ async function main() {
       durable[concurrency] = await benchDurableWrites(concurrency, lettersPerRun);
     }
   }
-  // Place for the PDF bomb bench: pdf-bombs.ts (refusals and peak RSS while bombs are refused)
-  // runs on its own today; to make it part of `npm run bench`, run it here as a stage.
   printSummary(work, durable);
 }
 
