@@ -235,3 +235,40 @@ describe('the SDK against a real server: a 413 is not retried', () => {
     expect(attempts).toBe(1);
   });
 });
+
+describe('requests in absolute form (RFC 9112 §3.2.2), over a raw socket', () => {
+  const get = (target: string, host: string) =>
+    viaSocket(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+
+  it('a page asked for under a foreign host is redirected to the canonical origin, path only', async () => {
+    const response = await get('http://evil.example/', 'evil.example');
+    expect(response.status).toBe(308);
+    expect(response.headers.location).toBe(`${testPublicUrl}/`);
+  });
+
+  it('the foreign authority of the target wins over a canonical Host header, and never reaches Location', async () => {
+    const response = await get('http://evil.example/letters/abc?x=1', 'kuvert.test');
+    expect(response.status).toBe(308);
+    expect(response.headers.location).toBe(`${testPublicUrl}/letters/abc?x=1`);
+  });
+
+  it('a target whose path looks protocol-relative stays on the canonical origin', async () => {
+    const response = await get('http://evil.example//evil.example/x', 'evil.example');
+    expect(response.status).toBe(308);
+    expect(new URL(response.headers.location!).origin).toBe(testPublicUrl);
+    expect(response.headers.location).toBe(`${testPublicUrl}//evil.example/x`);
+  });
+
+  it('a page under another Host in origin form is redirected the same way', async () => {
+    const response = await get('/letters/abc?x=1', 'evil.example');
+    expect(response.status).toBe(308);
+    expect(response.headers.location).toBe(`${testPublicUrl}/letters/abc?x=1`);
+  });
+
+  it("a problem's instance is the path, not the absolute target", async () => {
+    const response = await get('http://evil.example/api/no-such-route?token=x', 'evil.example');
+    const problem = expectProblem(response, 404, 'not_found');
+    expect(problem.instance).toBe('/api/no-such-route');
+    expect(response.body).not.toContain('evil.example');
+  });
+});
