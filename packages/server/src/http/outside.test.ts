@@ -208,14 +208,17 @@ describe('the SDK against a real server: a 413 is not retried', () => {
     const sender = await buildSender(kuvert.context);
     const recipient = await buildRecipient(kuvert.context);
     let attempts = 0;
+    // The SDK signs for the public URL (the signed @authority must be its host); the requests
+    // go to the listening port, as a DNS entry for kuvert.test would send them.
     const client = new KuvertClient({
-      baseUrl: origin,
+      baseUrl: testPublicUrl,
       key: sender.key,
       retries: 3,
       backoff: { baseMs: 1, maxMs: 1 },
       fetch: (input, init) => {
         attempts += 1;
-        return fetch(input, init);
+        const url = new URL(String(input));
+        return fetch(`${origin}${url.pathname}${url.search}`, init);
       },
     });
     const error = await client
