@@ -53,7 +53,10 @@ export function drainRequestBody(
   // Without `Connection: close` Node keeps the socket after the answer and goes on parsing
   // the body; the bound below closes it when the body does not end soon.
   reply.removeHeader('connection');
-  // Whoever read the body so far (a parser that gave up) no longer gets it.
+  // Whoever read the body so far (a parser that gave up) no longer gets it. A stream the body
+  // was piped into (a preParsing check, say) must not see it end either: it would finish its
+  // work on a body cut short and fail with nobody left to hear the error.
+  body.unpipe();
   body.removeAllListeners('data');
   let drained = 0;
   const stop = (reason: 'bytes' | 'time' | undefined) => {

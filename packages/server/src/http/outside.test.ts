@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { KuvertApiError, KuvertClient } from '@kuvert/sdk';
+import { KuvertApiError, KuvertClient, signRequest } from '@kuvert/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestKuvert, type TestKuvert, testPublicUrl } from '../../test/support/app.js';
 import { buildRecipient, buildSender } from '../../test/support/factories.js';
@@ -200,6 +200,38 @@ describe('a client streaming a body over the limit reads the 413 (drained, not r
       413,
       'payload_too_large',
     );
+  });
+});
+
+describe("the sender route's 413 drains too (the mechanism is the app's, not the route's)", () => {
+  // Its body is piped through the signed-digest check (preParsing): the drain must unpipe it,
+  // or the check sees a body cut short end and fails with nobody listening (an unhandled error).
+  it('a signed letter streamed 3 MiB past 25 MiB reads the 413, with no reset and no unhandled error', async () => {
+    const sender = await buildSender(kuvert.context);
+    const total = maxSubmissionBytes + 3 * 1024 * 1024;
+    // The same bytes streamingUpload sends, so the signed Content-Digest is right and the
+    // refusal is the size, checked while the body streams.
+    const body = Buffer.alloc(total, 0x61);
+    const headers = signRequest({
+      method: 'POST',
+      url: `${testPublicUrl}/api/v1/letters`,
+      headers: { 'Content-Type': 'multipart/form-data; boundary=x' },
+      body,
+      key: sender.key,
+    });
+    const head = [
+      'POST /api/v1/letters HTTP/1.1',
+      'Host: kuvert.test',
+      'Content-Type: multipart/form-data; boundary=x',
+      ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+      'Transfer-Encoding: chunked',
+      '',
+      '',
+    ].join('\r\n');
+    const upload = await streamingUpload(port, head, { totalBytes: total });
+    expect(upload.error).toBeUndefined();
+    expect(upload.written).toBe(total);
+    expectProblem(parseRawResponse(upload.received), 413, 'payload_too_large');
   });
 });
 
