@@ -25,6 +25,7 @@ export interface Room {
 const serverRooms = [
   'config',
   'errors',
+  'safe-text',
   'http',
   'db',
   'documents',
@@ -63,11 +64,18 @@ export const rooms: readonly Room[] = [
     mayImport: [],
   },
   {
+    name: 'safe-text',
+    paths: ['packages/server/src/safe-text.ts'],
+    holds:
+      'the one rule for free text (no control or bidirectional formatting characters) and its 422 detail',
+    mayImport: ['errors'],
+  },
+  {
     name: 'http',
     paths: ['packages/server/src/http'],
     holds:
       'Fastify plumbing: problem documents, security headers, logger options, route table, static web app',
-    mayImport: ['errors', 'config', 'context'],
+    mayImport: ['errors', 'config', 'context', 'safe-text'],
   },
   {
     name: 'db',
@@ -94,19 +102,19 @@ export const rooms: readonly Room[] = [
     paths: ['packages/server/src/senders'],
     holds:
       'sender registration, keys (cached per process; revocation heard at once by LISTEN), RFC 9421 verification of sender requests, signature nonces and their pruning',
-    mayImport: ['sdk', 'db', 'audit', 'errors', 'context', 'jobs'],
+    mayImport: ['sdk', 'db', 'audit', 'errors', 'context', 'jobs', 'safe-text'],
   },
   {
     name: 'mailboxes',
     paths: ['packages/server/src/mailboxes'],
     holds: 'recipients’ mailboxes, national identity numbers',
-    mayImport: ['documents', 'db', 'audit', 'errors'],
+    mayImport: ['documents', 'db', 'audit', 'errors', 'safe-text'],
   },
   {
     name: 'auth',
     paths: ['packages/server/src/auth'],
     holds: 'recipient login (password + TOTP), sessions, CSRF, login rate limits',
-    mayImport: ['mailboxes', 'documents', 'db', 'audit', 'errors', 'context'],
+    mayImport: ['mailboxes', 'documents', 'db', 'audit', 'errors', 'context', 'safe-text'],
   },
   {
     name: 'letters',
@@ -125,6 +133,7 @@ export const rooms: readonly Room[] = [
       'errors',
       'http',
       'context',
+      'safe-text',
     ],
   },
   {

@@ -262,6 +262,19 @@ describe('KuvertClient.sendLetter', () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  // Only 429, 502, 503 and 504 are retried: every other 4xx means the request itself is wrong
+  // (a 413 letter stays too large however often it is sent), so a retry only repeats the upload.
+  it.each([400, 401, 403, 404, 409, 413, 415, 422, 431])('does not retry a %i', async (status) => {
+    server.replies = Array.from({ length: 4 }, () => ({
+      status,
+      body: { type: 'about:blank', title: `Refused with ${status}`, status },
+    }));
+    const error = await sendSample(client({ retries: 3 })).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(KuvertApiError);
+    expect((error as KuvertApiError).status).toBe(status);
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('makes a minimal problem of an error response that is not JSON', async () => {
     server.replies = [{ status: 400 }];
     await expect(sendSample()).rejects.toMatchObject({

@@ -5,6 +5,9 @@ import { authRoutes } from './auth/routes.js';
 import type { AppContext } from './context.js';
 import { KuvertError } from './errors.js';
 import { healthRoutes } from './health/routes.js';
+import { installBodyDrain } from './http/body-drain.js';
+import { clientErrorHandler } from './http/client-error.js';
+import { installNoStoreForPrivateRoutes } from './http/no-store.js';
 import { installProblemHandlers, problemFor, sendProblem } from './http/problem.js';
 import { type RouteAccess, routeTable } from './http/route-table.js';
 import { installSecurityHeaders, setSecurityHeaders } from './http/security-headers.js';
@@ -31,6 +34,11 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
     trustProxy: config.KUVERT_TRUST_PROXY,
     bodyLimit: 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
+    // Requests Node's HTTP parser refuses (431, 400, 408) get a problem document too.
+    clientErrorHandler: clientErrorHandler({
+      publicUrl: config.KUVERT_PUBLIC_URL,
+      log: context.log as FastifyBaseLogger,
+    }),
     // Errors Fastify meets before routing (an undecodable URL) get the same problem document.
     frameworkErrors: (error, request, reply) => {
       request.log.info({ code: error.code }, 'request refused before routing');
@@ -53,6 +61,8 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
   });
   installSecurityHeaders(app);
+  installBodyDrain(app);
+  installNoStoreForPrivateRoutes(app);
   installProblemHandlers(app, config.KUVERT_PUBLIC_URL);
   routeTable.collectFrom(app);
 

@@ -39,6 +39,11 @@ export const errorCodes = {
     title: 'Not found',
     help: 'There is nothing at this address for the caller. A letter of another mailbox or sender answers exactly like one that does not exist.',
   },
+  request_timeout: {
+    status: 408,
+    title: 'The request took too long to arrive',
+    help: 'The server waited too long for the request headers or body. Check the connection and send it again.',
+  },
   idempotency_conflict: {
     status: 409,
     title: 'This messageId was already used for different content',
@@ -78,6 +83,11 @@ export const errorCodes = {
     status: 429,
     title: 'Too many attempts',
     help: 'Too many failed logins for this account or from this address. Wait a few minutes and try again.',
+  },
+  request_headers_too_large: {
+    status: 431,
+    title: 'The request headers are too large',
+    help: 'The request line and headers together exceed the server limit (16 KiB). Send fewer or shorter headers, for example fewer cookies.',
   },
   internal: {
     status: 500,

@@ -14,6 +14,7 @@ import { openValue } from '../documents/envelope.js';
 import type { MasterKeys } from '../documents/master-keys.js';
 import { isKuvertError } from '../errors.js';
 import { loggerOptions } from '../http/logger.js';
+import { installNoStoreForPrivateRoutes } from '../http/no-store.js';
 import { installProblemHandlers } from '../http/problem.js';
 import { generateSyntheticNationalId, parseNationalId } from '../mailboxes/national-id.js';
 import { checkPassphrase, createMailbox, mailboxIdQueryFor } from '../mailboxes/service.js';
@@ -33,13 +34,17 @@ const logLines: string[] = [];
 const usedNationalIds: string[] = [];
 const issuedTokens: string[] = [];
 
-/** A bare Fastify app with the auth plugin, the problem handler and a probe route. */
+/**
+ * A bare Fastify app with the auth plugin, the problem handler, the no-store of private access
+ * levels (as app.ts installs them) and a probe route.
+ */
 async function buildTestApp(context: AuthContext) {
   const log: FastifyBaseLogger = pino(loggerOptions('trace'), {
     write: (line: string) => logLines.push(line),
   });
   const instance = Fastify({ loggerInstance: log, genReqId: () => randomUUID() });
   installProblemHandlers(instance, publicUrl);
+  installNoStoreForPrivateRoutes(instance);
   await instance.register(authRoutes(context), { prefix: '/api' });
   // A route of another module, in a sibling scope, guarded the way letters are.
   await instance.register(async (scope) => {

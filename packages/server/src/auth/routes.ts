@@ -56,6 +56,7 @@ export function authRoutes(context: AuthContext): FastifyPluginAsyncTypebox {
           throw error;
         });
         reply.header('set-cookie', sessionCookie(loggedIn.token));
+        // A public route, so the no-store of the recipient level does not apply: set it here.
         reply.header('cache-control', 'no-store');
         return presentSession(loggedIn);
       },
@@ -74,10 +75,9 @@ export function authRoutes(context: AuthContext): FastifyPluginAsyncTypebox {
           response: { 200: SessionBody },
         },
       },
-      async (request, reply) => {
+      async (request) => {
         const recipient = request.recipient;
         if (!recipient) throw new KuvertError('unauthenticated');
-        reply.header('cache-control', 'no-store');
         return presentSession(await describeSession({ db, recipient }));
       },
     );

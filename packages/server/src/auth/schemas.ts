@@ -1,22 +1,24 @@
 import { type Static, Type } from 'typebox';
 import type { Language } from '../db/schema.js';
 import { passphraseMaxLength } from '../mailboxes/service.js';
+import { SafeText } from '../safe-text.js';
 import type { RecipientSession } from './sessions.js';
 
 export const LoginBody = Type.Object(
   {
-    nationalId: Type.String({
+    nationalId: SafeText({
       minLength: 1,
       maxLength: 32,
       description:
         'National identity number (fødselsnummer or D-number), 11 digits; spaces are ignored.',
     }),
+    // The passphrase is hashed, never stored or shown as text: any character may be in it.
     password: Type.String({
       minLength: 1,
       maxLength: passphraseMaxLength,
       description: 'The passphrase.',
     }),
-    totp: Type.String({
+    totp: SafeText({
       minLength: 6,
       maxLength: 10,
       description: 'The 6-digit code from the authenticator app; spaces are ignored.',

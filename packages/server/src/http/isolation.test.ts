@@ -1,14 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestKuvert, type TestKuvert } from '../../test/support/app.js';
+import { startTestKuvert, type TestKuvert, testPublicUrl } from '../../test/support/app.js';
 import {
   buildRecipient,
   buildSender,
+  freshTotp,
   loginAs,
   sendLetter,
   signedInject,
   type TestSender,
   type TestSession,
 } from '../../test/support/factories.js';
+import { noStoreAccess } from './no-store.js';
 import { type RouteEntry, routeTable } from './route-table.js';
 
 /**
@@ -95,5 +97,58 @@ describe('tenant isolation matrix (generated from the route table)', () => {
       expect(own.statusCode, `${route.method} ${route.url} as the owner`).toBeLessThan(300);
     }
     expect(results.length).toBe(routes.length);
+  });
+});
+
+/**
+ * Issue 5, item 7: every answer of a recipient (or sender) route carries Cache-Control: no-store,
+ * so a shared computer's cache keeps no subject after logout. Generated from the route table:
+ * each such route is called successfully by its owner, so a new one cannot miss the header.
+ */
+describe('no-store on every answer of a private access level (generated from the route table)', () => {
+  /** A successful call of the route by its owner; routes that need a body are named here. */
+  async function succeed(route: RouteEntry) {
+    if (route.method === 'POST' && route.url === '/api/v1/letters') {
+      const recipient = await buildRecipient(kuvert.context);
+      return sendLetter(kuvert.app, owner.sender!, {
+        recipient: { nationalId: recipient.nationalId },
+      });
+    }
+    return call(route, owner);
+  }
+
+  it('covers the recipient and sender levels', () => {
+    expect([...noStoreAccess].sort()).toEqual(['recipient', 'sender']);
+  });
+
+  it('every recipient and sender route answers with Cache-Control: no-store', async () => {
+    const routes = routeTable
+      .routesOf(kuvert.app)
+      .filter((route) => noStoreAccess.has(route.access))
+      // Logging out ends the session the other calls use: last.
+      .sort((a, b) => Number(a.method === 'DELETE') - Number(b.method === 'DELETE'));
+    expect(routes.length).toBeGreaterThanOrEqual(8);
+    for (const route of routes) {
+      const response = await succeed(route);
+      const name = `${route.method} ${route.url}`;
+      expect(response.statusCode, name).toBeLessThan(300);
+      expect(response.headers['cache-control'], name).toBe('no-store');
+    }
+  });
+
+  it('the login answer, which carries the CSRF token, is no-store too', async () => {
+    const recipient = await buildRecipient(kuvert.context);
+    const response = await kuvert.app.inject({
+      method: 'POST',
+      url: '/api/session',
+      headers: { origin: testPublicUrl },
+      payload: {
+        nationalId: recipient.nationalId,
+        password: recipient.password,
+        totp: await freshTotp(recipient),
+      },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['cache-control']).toBe('no-store');
   });
 });

@@ -1,5 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorCode, errorCodes, isKuvertError, KuvertError } from '../errors.js';
+import { explainSchemaIssue } from '../safe-text.js';
+import { pathOf } from './request-target.js';
 
 /** RFC 9457 problem details, as every API error leaves Kuvert. */
 export interface Problem {
@@ -25,7 +27,7 @@ export function problemFor(
     code: error.code,
     ...(error.detail !== undefined ? { detail: error.detail } : {}),
     ...(error.extra.fields ?? {}),
-    instance: request.url.split('?')[0],
+    instance: pathOf(request.url),
     requestId: request.id,
   };
 }
@@ -39,13 +41,15 @@ export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply
 }
 
 /** Fastify's own errors that mean "the client sent something wrong", mapped to our codes. */
-function translateFrameworkError(error: FastifyError): KuvertError | undefined {
+function translateFrameworkError(
+  error: FastifyError,
+  request: FastifyRequest,
+): KuvertError | undefined {
   if (error.validation) {
+    const context = error.validationContext ?? 'body';
+    const root = validatedPart(request, context);
     const detail = error.validation
-      .map((issue) => {
-        const where = issue.instancePath ? issue.instancePath.slice(1).replaceAll('/', '.') : '';
-        return `${error.validationContext ?? 'request'}${where ? `.${where}` : ''} ${issue.message ?? 'is invalid'}`;
-      })
+      .map((issue) => explainSchemaIssue(context, issue, root))
       .join('; ');
     return new KuvertError('validation_failed', detail);
   }
@@ -68,13 +72,29 @@ function translateFrameworkError(error: FastifyError): KuvertError | undefined {
   return undefined;
 }
 
+/** The part of the request a schema judged, to say what was found in it. */
+function validatedPart(request: FastifyRequest, context: string): unknown {
+  switch (context) {
+    case 'body':
+      return request.body;
+    case 'querystring':
+      return request.query;
+    case 'params':
+      return request.params;
+    case 'headers':
+      return request.headers;
+    default:
+      return undefined;
+  }
+}
+
 /**
  * One error handler for the whole app: known errors become their problem document, anything
  * unknown becomes a generic 500 that reveals nothing (Fastify's default would echo the message).
  */
 export function installProblemHandlers(app: FastifyInstance, publicUrl: string): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const known = isKuvertError(error) ? error : translateFrameworkError(error);
+    const known = isKuvertError(error) ? error : translateFrameworkError(error, request);
     if (known) {
       const level = known.status >= 500 ? 'error' : 'info';
       request.log[level](

@@ -25,14 +25,19 @@ export function installSecurityHeaders(app: FastifyInstance): void {
   });
 }
 
+/** The headers themselves, for answers written to the socket without Fastify (client-error.ts). */
+export const securityHeaders: Readonly<Record<string, string>> = {
+  'content-security-policy': contentSecurityPolicy,
+  'strict-transport-security': 'max-age=63072000; includeSubDomains',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'permissions-policy': 'camera=(), microphone=(), geolocation=(), payment=()',
+};
+
 /** Also called directly where Fastify answers before any hook runs (framework errors). */
 export function setSecurityHeaders(reply: FastifyReply): void {
-  reply.header('content-security-policy', contentSecurityPolicy);
-  reply.header('strict-transport-security', 'max-age=63072000; includeSubDomains');
-  reply.header('x-content-type-options', 'nosniff');
-  reply.header('x-frame-options', 'DENY');
-  reply.header('referrer-policy', 'no-referrer');
-  reply.header('cross-origin-opener-policy', 'same-origin');
-  reply.header('cross-origin-resource-policy', 'same-origin');
-  reply.header('permissions-policy', 'camera=(), microphone=(), geolocation=(), payment=()');
+  reply.headers(securityHeaders);
 }

@@ -6,6 +6,7 @@ import fastifyPlugin from 'fastify-plugin';
 import type { AppContext } from '../context.js';
 import { KuvertError } from '../errors.js';
 import { problemFor, sendProblem } from './problem.js';
+import { pathAndQueryOf, pathOf, targetHostOf } from './request-target.js';
 
 const webDist = fileURLToPath(new URL('../../../web/dist/', import.meta.url));
 
@@ -67,6 +68,7 @@ export function webAppRoutes(context: AppContext): FastifyPluginAsyncTypebox {
   const files = loadWebApp(webDist);
   const index = files.get('/index.html');
   const canonicalHost = new URL(context.config.KUVERT_PUBLIC_URL).host;
+  const canonicalOrigin = new URL(context.config.KUVERT_PUBLIC_URL).origin;
   if (!index) context.log.warn('web app is not built: run `npm run build:web`');
 
   // Not encapsulated: the not-found handler must be the root one.
@@ -88,7 +90,8 @@ export function webAppRoutes(context: AppContext): FastifyPluginAsyncTypebox {
     );
 
     app.setNotFoundHandler((request, reply) => {
-      const pathname = request.url.split('?')[0] ?? '/';
+      const target = pathAndQueryOf(request.url);
+      const pathname = pathOf(request.url);
       const file = files.get(pathname);
       const isRead = request.method === 'GET' || request.method === 'HEAD';
       if (isRead && file && pathname !== '/index.html') {
@@ -100,8 +103,10 @@ export function webAppRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       if (isRead && !isApiPath(pathname) && index) {
         // The web app lives on the canonical origin only: its session cookie and CSRF checks
         // are bound to it, so a page opened under another host name is sent there.
-        if (request.host !== canonicalHost) {
-          return reply.redirect(`${context.config.KUVERT_PUBLIC_URL}${request.url}`, 308);
+        // Only the path goes into the Location: a request in absolute form
+        // (`GET http://evil.example/ HTTP/1.1`) must not name the host we send the browser to.
+        if (targetHostOf(request) !== canonicalHost) {
+          return reply.redirect(`${canonicalOrigin}${target}`, 308);
         }
         return reply
           .header('content-type', index.contentType)

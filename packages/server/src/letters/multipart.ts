@@ -1,4 +1,5 @@
 import { KuvertError } from '../errors.js';
+import { assertSafeText } from '../safe-text.js';
 
 /**
  * A strict multipart/form-data reader (RFC 7578) for a body that is already in memory: the
@@ -59,6 +60,7 @@ export function parseMultipart(body: Buffer, boundary: string): FormPart[] {
     if (!/^form-data\s*;/i.test(disposition) || name === undefined) {
       throw malformed('a part lacks Content-Disposition: form-data with a name');
     }
+    assertSafeText('a multipart part name', name);
     parts.push({
       name,
       filename: parameter(disposition, 'filename'),

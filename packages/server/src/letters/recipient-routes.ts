@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { requireRecipient } from '../auth/routes.js';
 import type { AppContext } from '../context.js';
+import { contentDisposition } from '../http/content-disposition.js';
 import { DocumentParams, Inbox, LetterIdParams, Problem, RecipientLetter } from './schemas.js';
 import { getLetterForMailbox, listInbox, readDocument, recordLetterRead } from './service.js';
 
@@ -70,14 +71,9 @@ export function lettersRecipientRoutes(context: AppContext): FastifyPluginAsyncT
           letterId: request.params.id,
           documentId: request.params.documentId,
         });
-        const asciiName = document.filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
         return reply
           .header('content-type', document.contentType)
-          .header('cache-control', 'no-store')
-          .header(
-            'content-disposition',
-            `inline; filename="${asciiName}"; filename*=UTF-8''${encodeURIComponent(document.filename)}`,
-          )
+          .header('content-disposition', contentDisposition('inline', document.filename))
           .send(document.bytes);
       },
     );

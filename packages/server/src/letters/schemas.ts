@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { SafeText } from '../safe-text.js';
 
 const Uuid = Type.String({ format: 'uuid', description: 'A UUID.' });
 
@@ -7,19 +8,24 @@ export const LetterMetadata = Type.Object(
     messageId: Type.String({
       format: 'uuid',
       description:
-        "The sender's own id for this letter: resending the same content with it returns the same letter.",
+        "The sender's own id for this letter: resending the same content with it returns the same letter. Case does not matter; it is stored and returned in lower case.",
     }),
     recipient: Type.Union([
       Type.Object(
-        { nationalId: Type.String({ minLength: 1, maxLength: 32 }) },
+        { nationalId: SafeText({ minLength: 1, maxLength: 32 }) },
         { additionalProperties: false },
       ),
       Type.Object(
-        { email: Type.String({ format: 'email', maxLength: 254 }) },
+        { email: SafeText({ format: 'email', maxLength: 254 }) },
         { additionalProperties: false },
       ),
     ]),
-    subject: Type.String({ minLength: 1, maxLength: 200 }),
+    subject: SafeText({
+      minLength: 1,
+      maxLength: 200,
+      description:
+        'One line of text shown to the recipient. Control characters, line breaks and bidirectional formatting characters are refused (422).',
+    }),
   },
   { additionalProperties: false, $id: 'LetterMetadata' },
 );

@@ -11,6 +11,7 @@ import { KuvertError } from '../errors.js';
 import { parseNationalId } from '../mailboxes/national-id.js';
 import { mailboxIdQueryFor } from '../mailboxes/service.js';
 import { notifyLetterJob } from '../notifications/notify-letter.job.js';
+import { assertSafeText, displaySafe, explainSchemaIssue } from '../safe-text.js';
 import type { SignatureNonce } from '../senders/http-signatures.js';
 import { activeSenderKeyQuery } from '../senders/service.js';
 import { boundaryOf, type FormPart, parseMultipart } from './multipart.js';
@@ -61,28 +62,27 @@ function readMetadata(part: FormPart): LetterMetadata {
   if (!Value.Check(LetterMetadata, json)) {
     const issues = [...Value.Errors(LetterMetadata, json)]
       .slice(0, 5)
-      .map((issue) => `metadata${issue.instancePath.replaceAll('/', '.')} ${issue.message}`);
+      .map((issue) => explainSchemaIssue('metadata', issue, json));
     throw new KuvertError('validation_failed', issues.join('; '));
   }
-  return json;
+  // A UUID is case-insensitive (RFC 9562 §4): upper and lower case are the same letter, so the
+  // stored id and the idempotency hash both use the lower-case form.
+  return { ...json, messageId: json.messageId.toLowerCase() };
 }
 
 function readDocumentPart(part: FormPart): Submission['document'] {
   if (part.contentType !== 'application/pdf') {
     throw new KuvertError('unsupported_media_type', 'The document part must be application/pdf.');
   }
-  // The filename is shown to the recipient and never used as a path.
-  const filename = [...(part.filename ?? 'letter.pdf')]
-    .map((character) => (isUnsafeInFilename(character) ? '_' : character))
-    .join('')
-    .slice(0, 200);
-  return { filename: filename || 'letter.pdf', bytes: part.body };
-}
-
-/** Control characters and path separators never reach a filename shown to the recipient. */
-function isUnsafeInFilename(character: string): boolean {
-  const code = character.codePointAt(0) ?? 0;
-  return code < 0x20 || code === 0x7f || character === '/' || character === '\\';
+  // The filename is shown to the recipient and never used as a path. Control and bidirectional
+  // formatting characters are refused, not stripped (docs/api.md): a sender whose file names
+  // carry them has a bug to hear about, and a silent rewrite would hide one that is an attack.
+  // Path separators are harmless on display and are only replaced.
+  const filename = part.filename ?? 'letter.pdf';
+  assertSafeText('document filename', filename);
+  // Cut by code points, so a character outside the BMP is never halved.
+  const shown = [...filename.replace(/[/\\]/g, '_')].slice(0, 200).join('');
+  return { filename: shown || 'letter.pdf', bytes: part.body };
 }
 
 /** What makes a retry "the same letter": the metadata and the exact document bytes. */
@@ -247,15 +247,16 @@ type DocumentSummary = Awaited<ReturnType<typeof listDocumentsForLetters>>[numbe
 function presentRecipientLetter(row: InboxRow, documents: DocumentSummary[]): RecipientLetter {
   return {
     id: row.id,
-    subject: row.subject,
-    sender: { name: row.sender_name },
+    // displaySafe: rows stored before the safe-text rule may still hold what it refuses now.
+    subject: displaySafe(row.subject),
+    sender: { name: displaySafe(row.sender_name) },
     deliveredAt: row.delivered_at.toISOString(),
     readAt: row.read_at?.toISOString() ?? null,
     documents: documents
       .filter((document) => document.letter_id === row.id)
       .map((document) => ({
         id: document.id,
-        filename: document.filename,
+        filename: displaySafe(document.filename),
         contentType: document.content_type,
         sizeBytes: document.size_bytes,
         pageCount: document.page_count,

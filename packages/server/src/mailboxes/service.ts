@@ -8,6 +8,7 @@ import type { Language } from '../db/schema.js';
 import { lookupHash, openValue, sealValue } from '../documents/envelope.js';
 import type { MasterKeys } from '../documents/master-keys.js';
 import { KuvertError } from '../errors.js';
+import { assertSafeText } from '../safe-text.js';
 import { parseNationalId } from './national-id.js';
 import { insertMailbox, mailboxIdQuery } from './queries.js';
 
@@ -264,6 +265,7 @@ function normaliseEmail(input: string | null | undefined): string | null {
   if (input === undefined || input === null) return null;
   const email = input.trim().toLowerCase();
   if (email === '') return null;
+  assertSafeText('email', email);
   if (email.length > 254 || !emailPattern.test(email)) {
     throw new KuvertError(
       'validation_failed',

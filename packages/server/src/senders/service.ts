@@ -4,6 +4,7 @@ import { appendAuditEvent } from '../audit/service.js';
 import type { Db, Executor } from '../db/database.js';
 import type { SignatureAlgorithm } from '../db/schema.js';
 import { KuvertError } from '../errors.js';
+import { assertSafeText } from '../safe-text.js';
 import type { SignatureNonce } from './http-signatures.js';
 import {
   activeKeyQuery,
@@ -20,6 +21,8 @@ import {
 
 export async function createSender(options: { db: Db; name: string; actor: string }) {
   const name = options.name.trim();
+  // The name is shown to every recipient of the sender's letters.
+  assertSafeText('name', name);
   if (name.length < 2 || name.length > 200) {
     throw new KuvertError('validation_failed', 'A sender name has 2 to 200 characters.');
   }
