@@ -75,7 +75,7 @@ export const rooms: readonly Room[] = [
     paths: ['packages/server/src/http'],
     holds:
       'Fastify plumbing: problem documents, security headers, logger options, route table, static web app',
-    mayImport: ['errors', 'config', 'context', 'safe-text'],
+    mayImport: ['errors', 'config', 'safe-text'],
   },
   {
     name: 'db',
@@ -154,13 +154,13 @@ export const rooms: readonly Room[] = [
     name: 'health',
     paths: ['packages/server/src/health'],
     holds: '`/healthz` and `/readyz`',
-    mayImport: ['db', 'context'],
+    mayImport: ['db', 'documents'],
   },
   {
     name: 'security-page',
     paths: ['packages/server/src/security-page'],
     holds: '`/.well-known/security.txt`, problem type pages',
-    mayImport: ['http', 'context'],
+    mayImport: ['http', 'config'],
   },
   {
     name: 'context',

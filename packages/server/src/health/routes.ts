@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AppContext } from '../context.js';
-import { pingDatabase } from '../db/database.js';
+import { type Db, pingDatabase } from '../db/database.js';
+import type { BlobStore } from '../documents/blob-store.js';
 
 const HealthBody = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
@@ -11,7 +11,11 @@ const HealthBody = Type.Object({
 });
 
 /** Liveness and readiness for load balancers and orchestrators. */
-export function healthRoutes(context: AppContext): FastifyPluginAsyncTypebox {
+/** What readiness checks: the database and the blob store, nothing else of the app. */
+export function healthRoutes(context: {
+  db: Db;
+  blobs: Pick<BlobStore, 'check'>;
+}): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/healthz',

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import fastifyPlugin from 'fastify-plugin';
-import type { AppContext } from '../context.js';
+import type { Logger } from 'pino';
 import { KuvertError } from '../errors.js';
 import { problemFor, sendProblem } from './problem.js';
 import { pathAndQueryOf, pathOf, targetHostOf } from './request-target.js';
@@ -64,7 +64,10 @@ function loadWebApp(dir: string): Map<string, StaticFile> {
  */
 const isApiPath = (url: string) => /^\/(api|dev|problems|\.well-known|assets)(\/|$)/.test(url);
 
-export function webAppRoutes(context: AppContext): FastifyPluginAsyncTypebox {
+export function webAppRoutes(context: {
+  config: { KUVERT_PUBLIC_URL: string };
+  log: Logger;
+}): FastifyPluginAsyncTypebox {
   const files = loadWebApp(webDist);
   const index = files.get('/index.html');
   const canonicalHost = new URL(context.config.KUVERT_PUBLIC_URL).host;

@@ -1,9 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { AppContext } from '../context.js';
+import type { Config } from '../config.js';
 import { describeErrorCode } from '../http/problem.js';
 import { renderSecurityTxt } from './security-txt.js';
 
-export function securityPageRoutes(context: AppContext): FastifyPluginAsyncTypebox {
+export function securityPageRoutes(context: {
+  config: Readonly<Config>;
+}): FastifyPluginAsyncTypebox {
   const { config } = context;
   return async (app) => {
     app.get(
