@@ -101,7 +101,7 @@ describe('tenant isolation matrix (generated from the route table)', () => {
 });
 
 /**
- * Issue 5, item 7: every answer of a recipient (or sender) route carries Cache-Control: no-store,
+ * Every answer of a recipient (or sender) route carries Cache-Control: no-store,
  * so a shared computer's cache keeps no subject after logout. Generated from the route table:
  * each such route is called successfully by its owner, so a new one cannot miss the header.
  */

@@ -14,7 +14,7 @@ import { defaultDrainLimits } from './body-drain.js';
 import { securityHeaders } from './security-headers.js';
 
 /**
- * Every error is an RFC 9457 problem document with the security headers (issue 5, item 6),
+ * Every error is an RFC 9457 problem document with the security headers,
  * tested from outside: a listening app and real TCP clients (net.Socket, fetch), because the
  * answers that went wrong are those `inject` never sees (Node's HTTP parser, the socket).
  */

@@ -22,7 +22,7 @@ import {
 import { createSender } from '../senders/service.js';
 
 /**
- * Issue 5, item 5: text that reaches the database or a browser. One rule (safe-text.ts) for
+ * Text that reaches the database or a browser. One rule (safe-text.ts) for
  * every free-text field; a refusal is a 422 that says which field and what was found.
  */
 let kuvert: TestKuvert;
