@@ -167,18 +167,12 @@ async function benchIngest(): Promise<{ key: SenderKey; nationalId: string }> {
     load: ownCpu,
   };
 
-  // Warm-up: JIT, connection pools, PDF inspection threads.
-  await runLoad({
+  for (const { concurrency, result, cpu } of await measureLetterLoad({
     port,
-    requests: prepareLetters({ key, nationalId, port, count: 100 }),
-    concurrency: 8,
-    expectStatus: 201,
-  });
-  for (const concurrency of concurrencies) {
-    const requests = prepareLetters({ key, nationalId, port, count: lettersPerRun });
-    const { result, cpu } = await measureCpu(meters, () =>
-      runLoad({ port, requests, concurrency, expectStatus: 201 }),
-    );
+    key,
+    nationalId,
+    meters,
+  })) {
     const per = perItem(result.requests);
     const row: Row = {
       name: 'ingest (Kuvert API)',
@@ -252,22 +246,45 @@ function findPostmaster(serverPid: number, backendPid: number | undefined): numb
   return postmaster;
 }
 
-/** Baseline 1: a bare Fastify route reading the same body. */
-async function benchBareRoute(key: SenderKey, nationalId: string): Promise<void> {
-  const bare = await startChild<{ port: number }>('./bare-server.ts');
-  const { port } = bare.ready;
-  const meters = { server: () => treeCpu(bare.pid), load: ownCpu };
+/**
+ * Signed letters sent to `port`: a warm-up (JIT, connection pools, inspection processes), then
+ * one measured run per concurrency, each with the CPU of every meter over exactly that run.
+ */
+async function measureLetterLoad<Name extends string>(options: {
+  port: number;
+  key: SenderKey;
+  nationalId: string;
+  meters: Record<Name, () => CpuTimes>;
+}) {
+  const { port, key, nationalId, meters } = options;
   await runLoad({
     port,
     requests: prepareLetters({ key, nationalId, port, count: 100 }),
     concurrency: 8,
     expectStatus: 201,
   });
+  const runs = [];
   for (const concurrency of concurrencies) {
     const requests = prepareLetters({ key, nationalId, port, count: lettersPerRun });
-    const { result, cpu } = await measureCpu(meters, () =>
+    const measured = await measureCpu(meters, () =>
       runLoad({ port, requests, concurrency, expectStatus: 201 }),
     );
+    runs.push({ concurrency, ...measured });
+  }
+  return runs;
+}
+
+/** Baseline 1: a bare Fastify route reading the same body. */
+async function benchBareRoute(key: SenderKey, nationalId: string): Promise<void> {
+  const bare = await startChild<{ port: number }>('./bare-server.ts');
+  const { port } = bare.ready;
+  const meters = { server: () => treeCpu(bare.pid), load: ownCpu };
+  for (const { concurrency, result, cpu } of await measureLetterLoad({
+    port,
+    key,
+    nationalId,
+    meters,
+  })) {
     const per = perItem(result.requests);
     const row: Row = {
       name: 'baseline: bare Fastify route',
