@@ -32,9 +32,15 @@ const config = loadConfig({
 const runtime = await startRuntime(config);
 const app = await buildApp(runtime.context);
 const { db, keys } = runtime.context;
-const sender = await createSender({ db, name: 'Bench sender', actor: 'bench' });
+const sender = await createSender({ db, keys, name: 'Bench sender', actor: 'bench' });
 const { privateJwk, publicJwk } = generateSenderKey('ed25519');
-const key = await registerSenderKey({ db, senderId: sender.id, publicJwk, actor: 'bench' });
+const key = await registerSenderKey({
+  db,
+  keys,
+  senderId: sender.id,
+  publicJwk,
+  actor: 'bench',
+});
 const nationalId = generateSyntheticNationalId();
 await createMailbox({
   db,

@@ -94,9 +94,20 @@ async function ensureDemoSender(context: AppContext, keyFile: string): Promise<s
   if (existing && existsSync(keyFile)) return existing.id;
   const sender =
     existing ??
-    (await createSender({ db: context.db, name: demoSenderName, actor: 'system:demo' }));
+    (await createSender({
+      db: context.db,
+      keys: context.keys,
+      name: demoSenderName,
+      actor: 'system:demo',
+    }));
   const { privateJwk, publicJwk } = generateSenderKey('ed25519');
-  await registerSenderKey({ db: context.db, senderId: sender.id, publicJwk, actor: 'system:demo' });
+  await registerSenderKey({
+    db: context.db,
+    keys: context.keys,
+    senderId: sender.id,
+    publicJwk,
+    actor: 'system:demo',
+  });
   await mkdir(path.dirname(keyFile), { recursive: true, mode: 0o700 });
   await writeFile(keyFile, `${JSON.stringify(privateJwk, null, 2)}\n`, { mode: 0o600 });
   return sender.id;

@@ -318,7 +318,7 @@ export async function readDocument(options: {
     masterKeys: context.keys,
   });
   await context.db.transaction().execute((tx) =>
-    appendAuditEvent(tx, {
+    appendAuditEvent(tx, context.keys, {
       actor: `mailbox:${options.mailboxId}`,
       action: 'letter.opened',
       subject: document.letter_id,

@@ -3,6 +3,7 @@ import { createPublicKey, randomUUID } from 'node:crypto';
 import { appendAuditEvent } from '../audit/service.js';
 import type { Db, Executor } from '../db/database.js';
 import type { SignatureAlgorithm } from '../db/schema.js';
+import type { MasterKeys } from '../documents/master-keys.js';
 import { KuvertError } from '../errors.js';
 import type { SenderKeyRecord } from './http-signatures.js';
 import {
@@ -15,7 +16,12 @@ import {
   revokeSenderKey,
 } from './queries.js';
 
-export async function createSender(options: { db: Db; name: string; actor: string }) {
+export async function createSender(options: {
+  db: Db;
+  keys: MasterKeys;
+  name: string;
+  actor: string;
+}) {
   const name = options.name.trim();
   if (name.length < 2 || name.length > 200) {
     throw new KuvertError('validation_failed', 'A sender name has 2 to 200 characters.');
@@ -26,7 +32,7 @@ export async function createSender(options: { db: Db; name: string; actor: strin
   }
   await options.db.transaction().execute(async (tx) => {
     await insertSender(tx, { id, name });
-    await appendAuditEvent(tx, {
+    await appendAuditEvent(tx, options.keys, {
       actor: options.actor,
       action: 'sender.created',
       subject: id,
@@ -55,6 +61,7 @@ export function algorithmOfJwk(jwk: JsonWebKey): SignatureAlgorithm {
 /** Register a sender's public key (Ed25519 or ECDSA P-256). The key id is the JWK's kid or a new one. */
 export async function registerSenderKey(options: {
   db: Db;
+  keys: MasterKeys;
   senderId: string;
   publicJwk: JsonWebKey & { kid?: string };
   actor: string;
@@ -76,7 +83,7 @@ export async function registerSenderKey(options: {
       throw new KuvertError('validation_failed', `A key with id ${keyId} is already registered.`);
     }
     await insertSenderKey(tx, { keyId, senderId: options.senderId, algorithm, publicJwk });
-    await appendAuditEvent(tx, {
+    await appendAuditEvent(tx, options.keys, {
       actor: options.actor,
       action: 'sender.key_added',
       subject: options.senderId,
@@ -119,12 +126,17 @@ export function consumeSignatureNonce(db: Executor, keyId: string, nonce: string
 }
 
 /** Revoke a key: this process forgets it at once, other servers within the cache period. */
-export async function revokeKey(options: { db: Db; keyId: string; actor: string }) {
+export async function revokeKey(options: {
+  db: Db;
+  keys: MasterKeys;
+  keyId: string;
+  actor: string;
+}) {
   await options.db.transaction().execute(async (tx) => {
     if (!(await revokeSenderKey(tx, options.keyId))) {
       throw new KuvertError('not_found', 'No active key with this id.');
     }
-    await appendAuditEvent(tx, {
+    await appendAuditEvent(tx, options.keys, {
       actor: options.actor,
       action: 'sender.key_revoked',
       subject: options.keyId,
