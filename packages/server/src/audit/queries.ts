@@ -27,6 +27,34 @@ export async function lockChainHead(tx: Executor, chain: number) {
     .executeTakeFirstOrThrow();
 }
 
+/**
+ * Insert the entry and move its chain's head to it in one statement, but only if the head is
+ * still `expected` (the entry's MAC was made on that guess). Returns whether it was appended.
+ * The UPDATE locks the head row; a concurrent append that moved the head first makes the
+ * condition false when it is re-checked after that lock, so nothing is inserted on a stale guess.
+ */
+export async function appendIfHeadIs(
+  db: Executor,
+  entry: ChainedEntryInput,
+  expected: { seq: string; hash: Buffer },
+): Promise<boolean> {
+  const result = await sql<{ seq: string }>`
+    with head as (
+      update audit_chain_heads set seq = ${entry.chainSeq}, hash = ${entry.hash}
+      where chain = ${entry.chain} and seq = ${expected.seq} and hash = ${expected.hash}
+      returning chain
+    )
+    insert into audit_log
+      (at, actor, action, subject, details, prev_hash, hash, chain, chain_seq, key_version)
+    select ${entry.at}, ${entry.actor}, ${entry.action}, ${entry.subject},
+      ${JSON.stringify(entry.details)}::jsonb, ${entry.prevHash}, ${entry.hash},
+      head.chain, ${entry.chainSeq}, ${entry.keyVersion}
+    from head
+    returning seq
+  `.execute(db);
+  return result.rows.length === 1;
+}
+
 /** Insert the entry and move its chain's head to it, in one statement. */
 export async function insertChainedEntry(tx: Executor, entry: ChainedEntryInput): Promise<void> {
   await tx

@@ -2,7 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import type { Executor } from '../db/database.js';
 import type { MasterKeys } from '../documents/master-keys.js';
 import { auditKey } from './keys.js';
-import { insertChainedEntry, lockChainHead } from './queries.js';
+import { appendIfHeadIs, insertChainedEntry, lockChainHead } from './queries.js';
 
 /**
  * The audit log (security invariant 8; docs/decisions/0005-audit-chain.md): append-only,
@@ -52,16 +52,61 @@ export const genesisHash: Buffer = Buffer.alloc(32);
 
 /**
  * Append an event to the audit log. Call it inside the transaction that does the audited
- * thing, so both commit or neither. Only the event's chain is locked (until the transaction
- * ends): events of one mailbox keep one order, events of different chains do not wait.
+ * thing, so both commit or neither; given the database instead, the entry commits on its own.
+ * Only the event's chain is locked (until the transaction ends): events of one mailbox keep
+ * one order, events of different chains do not wait for each other.
+ *
+ * Usually one statement: the entry is made on this process's last known head of the chain and
+ * inserted only if that is still the head. If another transaction or server moved it, the
+ * chain's head row is locked and read, and the entry made again on the real head.
  */
 export async function appendAuditEvent(
-  tx: Executor,
+  executor: Executor,
   keys: MasterKeys,
   event: AuditEvent,
 ): Promise<void> {
   const chain = chainOf(event);
-  const head = await lockChainHead(tx, chain);
+  const known = knownHeads(keys);
+  const guess = known.get(chain);
+  if (guess) {
+    const entry = chainedEntry(event, chain, guess, keys);
+    if (await appendIfHeadIs(executor, entry, guess)) {
+      known.set(chain, { seq: entry.chainSeq, hash: entry.hash });
+      return;
+    }
+  }
+  const appendOnLockedHead = async (tx: Executor) => {
+    const head = await lockChainHead(tx, chain);
+    const entry = chainedEntry(event, chain, head, keys);
+    await insertChainedEntry(tx, entry);
+    known.set(chain, { seq: entry.chainSeq, hash: entry.hash });
+  };
+  if (executor.isTransaction) await appendOnLockedHead(executor);
+  else await executor.transaction().execute(appendOnLockedHead);
+}
+
+interface ChainHead {
+  seq: string;
+  hash: Buffer;
+}
+
+/**
+ * Each chain's head as this process last appended it, per set of master keys (one per running
+ * Kuvert). Only a guess: a wrong one costs the locking round trips, never a wrong link.
+ */
+const lastHeads = new WeakMap<MasterKeys, Map<number, ChainHead>>();
+
+function knownHeads(keys: MasterKeys): Map<number, ChainHead> {
+  let heads = lastHeads.get(keys);
+  if (!heads) {
+    heads = new Map();
+    lastHeads.set(keys, heads);
+  }
+  return heads;
+}
+
+/** The entry that follows `head` in `chain`, with its MAC. */
+function chainedEntry(event: AuditEvent, chain: number, head: ChainHead, keys: MasterKeys) {
   const entry: ChainedEntry = {
     chain,
     chainSeq: (BigInt(head.seq) + 1n).toString(),
@@ -76,11 +121,7 @@ export async function appendAuditEvent(
   };
   const hash = entryMac(entry, keys);
   if (!hash) throw new Error(`Master key version ${keys.currentVersion} is not loaded`);
-  await insertChainedEntry(tx, {
-    ...entry,
-    details: entry.details as Record<string, unknown>,
-    hash,
-  });
+  return { ...entry, details: entry.details as Record<string, unknown>, hash };
 }
 
 /**

@@ -317,14 +317,14 @@ export async function readDocument(options: {
     documentId: document.id,
     masterKeys: context.keys,
   });
-  await context.db.transaction().execute((tx) =>
-    appendAuditEvent(tx, context.keys, {
-      actor: `mailbox:${options.mailboxId}`,
-      action: 'letter.opened',
-      subject: document.letter_id,
-      details: { documentId: document.id },
-    }),
-  );
+  // Nothing else is written when a letter is opened: the entry commits on its own, and the
+  // document is returned only once it has.
+  await appendAuditEvent(context.db, context.keys, {
+    actor: `mailbox:${options.mailboxId}`,
+    action: 'letter.opened',
+    subject: document.letter_id,
+    details: { documentId: document.id },
+  });
   return { bytes: plaintext, filename: document.filename, contentType: document.content_type };
 }
 
