@@ -264,6 +264,29 @@ describe('appends do not serialise the whole service', () => {
     await expectIntact();
   });
 
+  it('two servers appending to one chain: a stale guess of the head is retried, never linked', async () => {
+    const mailboxId = mailboxOnFreshChain();
+    const chain = chainOf({ actor: `mailbox:${mailboxId}` });
+    // Another server: the same key material, its own memory of each chain's head.
+    const otherServer: MasterKeys = { ...keys };
+    const append = (as: MasterKeys, subject: string) =>
+      appendAuditEvent(db, as, { actor: `mailbox:${mailboxId}`, action: 'letter.opened', subject });
+    await append(keys, 'a1');
+    await append(keys, 'a2'); // this server's guess is right: one statement
+    await append(otherServer, 'b1'); // no guess yet: locks and reads the head
+    await append(keys, 'a3'); // stale guess (a2): refused, then appended on b1
+    await append(otherServer, 'b2'); // stale guess (b1): likewise
+    const rows = await chainRows(chain);
+    expect(rows.map((row) => [row.chain_seq, row.subject])).toEqual([
+      ['1', 'a1'],
+      ['2', 'a2'],
+      ['3', 'b1'],
+      ['4', 'a3'],
+      ['5', 'b2'],
+    ]);
+    await expectIntact();
+  });
+
   it('appends to one chain wait for each other and keep one order with valid links', async () => {
     const mailboxId = mailboxOnFreshChain();
     const chain = chainOf({ actor: `mailbox:${mailboxId}` });
