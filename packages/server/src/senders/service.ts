@@ -1,9 +1,9 @@
 import type { JsonWebKey } from 'node:crypto';
 import { createPublicKey, randomUUID } from 'node:crypto';
 import { appendAuditEvent } from '../audit/service.js';
+import type { AppContext } from '../context.js';
 import type { Db, Executor } from '../db/database.js';
 import type { SignatureAlgorithm } from '../db/schema.js';
-import type { MasterKeys } from '../documents/master-keys.js';
 import { KuvertError } from '../errors.js';
 import type { SenderKeyRecord } from './http-signatures.js';
 import {
@@ -18,7 +18,7 @@ import {
 
 export async function createSender(options: {
   db: Db;
-  keys: MasterKeys;
+  keys: AppContext['keys'];
   name: string;
   actor: string;
 }) {
@@ -61,7 +61,7 @@ export function algorithmOfJwk(jwk: JsonWebKey): SignatureAlgorithm {
 /** Register a sender's public key (Ed25519 or ECDSA P-256). The key id is the JWK's kid or a new one. */
 export async function registerSenderKey(options: {
   db: Db;
-  keys: MasterKeys;
+  keys: AppContext['keys'];
   senderId: string;
   publicJwk: JsonWebKey & { kid?: string };
   actor: string;
@@ -128,7 +128,7 @@ export function consumeSignatureNonce(db: Executor, keyId: string, nonce: string
 /** Revoke a key: this process forgets it at once, other servers within the cache period. */
 export async function revokeKey(options: {
   db: Db;
-  keys: MasterKeys;
+  keys: AppContext['keys'];
   keyId: string;
   actor: string;
 }) {
