@@ -14,7 +14,14 @@ import { migrations } from '../db/migrations/index.js';
 import { FsBlobStore } from '../documents/fs-blob-store.js';
 import type { MasterKeys } from '../documents/master-keys.js';
 import { checkpointPrefix, findNewestCheckpointKey, writeCheckpoint } from './checkpoints.js';
-import { appendAuditEvent, auditChainCount, chainOf, legacyHash, sortKeys } from './service.js';
+import {
+  appendAuditEvent,
+  appendStandaloneAuditEvent,
+  auditChainCount,
+  chainOf,
+  legacyHash,
+  sortKeys,
+} from './service.js';
 import { type AuditProblem, verifyAuditLog } from './verify.js';
 
 /**
@@ -284,6 +291,33 @@ describe('appends do not serialise the whole service', () => {
       ['4', 'a3'],
       ['5', 'b2'],
     ]);
+    await expectIntact();
+  });
+
+  it('letters opened at the same moment share one commit, in order, with valid links', async () => {
+    const mailboxes = [mailboxOnFreshChain(), mailboxOnFreshChain()];
+    const subjects = Array.from({ length: 30 }, (_, index) => `grouped-${index}`);
+    await Promise.all(
+      subjects.map((subject, index) =>
+        appendStandaloneAuditEvent(db, keys, {
+          actor: `mailbox:${mailboxes[index % 2]}`,
+          action: 'letter.opened',
+          subject,
+        }),
+      ),
+    );
+    const rows = await sql<{ subject: string; chain_seq: string; tx: string }>`
+      select subject, chain_seq, xmin::text as tx from audit_log
+      where subject like 'grouped-%' order by chain, chain_seq`.execute(db);
+    expect(rows.rows).toHaveLength(30);
+    // Rows written by one transaction share its id: fewer transactions than entries.
+    expect(new Set(rows.rows.map((row) => row.tx)).size).toBeLessThan(30);
+    // Each mailbox's entries in the order they were asked for.
+    for (const mailboxId of mailboxes) {
+      const chain = await chainRows(chainOf({ actor: `mailbox:${mailboxId}` }));
+      const asked = subjects.filter((_, index) => mailboxes[index % 2] === mailboxId);
+      expect(chain.map((row) => row.subject)).toEqual(asked);
+    }
     await expectIntact();
   });
 

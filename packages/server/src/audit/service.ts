@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import type { Executor } from '../db/database.js';
+import type { Db, Executor } from '../db/database.js';
 import type { MasterKeys } from '../documents/master-keys.js';
 import { auditKey } from './keys.js';
 import { appendIfHeadIs, insertChainedEntry, lockChainHead } from './queries.js';
@@ -83,6 +83,82 @@ export async function appendAuditEvent(
   };
   if (executor.isTransaction) await appendOnLockedHead(executor);
   else await executor.transaction().execute(appendOnLockedHead);
+}
+
+/**
+ * Append an event that is the only thing its caller writes (a letter opened), and resolve once
+ * it is committed. Concurrent callers share one transaction, so a burst of them costs one commit
+ * (one WAL flush) instead of one each; the entries are appended in chain order, and a batch
+ * that lost a deadlock to another transaction is tried once more.
+ */
+export function appendStandaloneAuditEvent(
+  db: Db,
+  keys: MasterKeys,
+  event: AuditEvent,
+): Promise<void> {
+  let group = groupCommits.get(db);
+  if (!group) {
+    group = new AuditGroupCommit(db);
+    groupCommits.set(db, group);
+  }
+  return group.append(keys, event);
+}
+
+const groupCommits = new WeakMap<Db, AuditGroupCommit>();
+const maxGroup = 64;
+
+interface Waiting {
+  keys: MasterKeys;
+  event: AuditEvent;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/** One transaction in flight per database; what arrives meanwhile goes into the next one. */
+class AuditGroupCommit {
+  private waiting: Waiting[] = [];
+  private flushing = false;
+
+  constructor(private readonly db: Db) {}
+
+  append(keys: MasterKeys, event: AuditEvent): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ keys, event, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    while (this.waiting.length > 0) {
+      // Chain order, stable within a chain: two groups never lock chains in opposite orders.
+      const group = this.waiting
+        .splice(0, maxGroup)
+        .map((entry) => ({ entry, chain: chainOf(entry.event) }))
+        .sort((a, b) => a.chain - b.chain)
+        .map(({ entry }) => entry);
+      try {
+        await this.commit(group).catch((error: unknown) => {
+          if (isDeadlock(error)) return this.commit(group);
+          throw error;
+        });
+        for (const entry of group) entry.resolve();
+      } catch (error) {
+        for (const entry of group) entry.reject(error);
+      }
+    }
+    this.flushing = false;
+  }
+
+  private commit(group: Waiting[]): Promise<void> {
+    return this.db.transaction().execute(async (tx) => {
+      for (const entry of group) await appendAuditEvent(tx, entry.keys, entry.event);
+    });
+  }
+}
+
+function isDeadlock(error: unknown): boolean {
+  return (error as { code?: string } | null)?.code === '40P01';
 }
 
 interface ChainHead {

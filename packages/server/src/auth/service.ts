@@ -113,24 +113,24 @@ export async function logIn(options: {
   if (reason !== undefined || !credentials) {
     await settleLoginAttempt({ db, reservation, succeeded: false });
     const locked = await bucketsJustLocked({ db, buckets });
-    await db.transaction().execute(async (tx) => {
-      await appendAuditEvent(tx, keys, {
-        actor: 'anonymous',
-        action: 'login.failed',
-        subject: credentials?.id ?? null,
-        details: { reason: reason ?? 'unknown_account', ip },
-      });
-      // Once per lock-out, when it begins; the refused attempts during it are not written,
-      // so hammering a locked account cannot fill the append-only log.
-      for (const limit of locked) {
-        await appendAuditEvent(tx, keys, {
-          actor: 'anonymous',
-          action: 'login.locked_out',
-          subject: limit === 'account' ? (credentials?.id ?? null) : null,
-          details: { limit, ip, minutes: loginLimits.windowSeconds / 60 },
-        });
-      }
+    // Each entry commits on its own (nothing else is written here), so no transaction holds
+    // the locks of two chains.
+    await appendAuditEvent(db, keys, {
+      actor: 'anonymous',
+      action: 'login.failed',
+      subject: credentials?.id ?? null,
+      details: { reason: reason ?? 'unknown_account', ip },
     });
+    // Once per lock-out, when it begins; the refused attempts during it are not written,
+    // so hammering a locked account cannot fill the append-only log.
+    for (const limit of locked) {
+      await appendAuditEvent(db, keys, {
+        actor: 'anonymous',
+        action: 'login.locked_out',
+        subject: limit === 'account' ? (credentials?.id ?? null) : null,
+        details: { limit, ip, minutes: loginLimits.windowSeconds / 60 },
+      });
+    }
     throw new KuvertError('login_failed', undefined, { logReason: reason });
   }
 
