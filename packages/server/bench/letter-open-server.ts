@@ -37,6 +37,13 @@ const app = await buildApp(runtime.context);
 process.on('SIGTERM', () => {
   void (async () => {
     await app.close();
+    // Proof of what was measured: the audited server wrote one entry per letter opened.
+    const opened = await db
+      .selectFrom('audit_log')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('action', '=', 'letter.opened')
+      .executeTakeFirstOrThrow();
+    process.stderr.write(`letter-open-server: ${opened.n} letter.opened audit entries\n`);
     await runtime.stop();
     process.exit(0);
   })();

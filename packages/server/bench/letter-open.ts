@@ -13,11 +13,11 @@ import { createInterface } from 'node:readline';
  *
  *     node --import tsx packages/server/bench/letter-open.ts
  *
- * BENCH_OPENS (requests per round, 3000), BENCH_ROUNDS (3), BENCH_RECIPIENTS (50; 1 puts every
+ * BENCH_OPENS (requests per round, 3000), BENCH_ROUNDS (5), BENCH_RECIPIENTS (50; 1 puts every
  * entry in one chain), BENCH_CONCURRENCY (16), BENCH_PG_PORT (54396 and the next port).
  */
 const opensPerRound = Number(process.env.BENCH_OPENS ?? 3000);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
 // Not ingest.ts's 54399, so the two benches can run side by side.
 const pgPort = Number(process.env.BENCH_PG_PORT ?? 54396);

@@ -81,6 +81,46 @@ export async function insertChainedEntry(tx: Executor, entry: ChainedEntryInput)
     .execute();
 }
 
+/**
+ * Lock the head rows of several chains until the transaction ends, in chain order (the sort runs
+ * before the rows are locked), so that two such transactions never wait for each other in a circle.
+ */
+export async function lockChainHeads(tx: Executor, chains: number[]) {
+  return tx
+    .selectFrom('audit_chain_heads')
+    .select(['chain', 'seq', 'hash'])
+    .where('chain', 'in', chains)
+    .orderBy('chain', 'asc')
+    .forUpdate()
+    .execute();
+}
+
+/** Insert entries of several chains and move each chain's head to its last one, in one statement. */
+export async function insertChainedEntries(
+  tx: Executor,
+  entries: ChainedEntryInput[],
+  heads: Array<{ chain: number; seq: string; hash: Buffer }>,
+): Promise<void> {
+  const column = <T>(pick: (entry: ChainedEntryInput) => T) => entries.map(pick);
+  await sql`
+    with inserted as (
+      insert into audit_log
+        (at, actor, action, subject, details, prev_hash, hash, chain, chain_seq, key_version)
+      select * from unnest(
+        ${column((e) => e.at)}::timestamptz[], ${column((e) => e.actor)}::text[],
+        ${column((e) => e.action)}::text[], ${column((e) => e.subject)}::text[],
+        ${column((e) => JSON.stringify(e.details))}::jsonb[], ${column((e) => e.prevHash)}::bytea[],
+        ${column((e) => e.hash)}::bytea[], ${column((e) => e.chain)}::smallint[],
+        ${column((e) => e.chainSeq)}::bigint[], ${column((e) => e.keyVersion)}::integer[])
+      returning seq
+    )
+    update audit_chain_heads set seq = moved.seq, hash = moved.hash
+    from unnest(${heads.map((h) => h.chain)}::smallint[], ${heads.map((h) => h.seq)}::bigint[],
+      ${heads.map((h) => h.hash)}::bytea[]) as moved (chain, seq, hash)
+    where audit_chain_heads.chain = moved.chain
+  `.execute(tx);
+}
+
 export async function listChainHeads(db: Executor) {
   return db.selectFrom('audit_chain_heads').selectAll().orderBy('chain', 'asc').execute();
 }

@@ -2,7 +2,13 @@ import { createHash, createHmac } from 'node:crypto';
 import type { Db, Executor } from '../db/database.js';
 import type { MasterKeys } from '../documents/master-keys.js';
 import { auditKey } from './keys.js';
-import { appendIfHeadIs, insertChainedEntry, lockChainHead } from './queries.js';
+import {
+  appendIfHeadIs,
+  insertChainedEntries,
+  insertChainedEntry,
+  lockChainHead,
+  lockChainHeads,
+} from './queries.js';
 
 /**
  * The audit log (security invariant 8; docs/decisions/0005-audit-chain.md): append-only,
@@ -87,9 +93,9 @@ export async function appendAuditEvent(
 
 /**
  * Append an event that is the only thing its caller writes (a letter opened), and resolve once
- * it is committed. Concurrent callers share one transaction, so a burst of them costs one commit
- * (one WAL flush) instead of one each; the entries are appended in chain order, and a batch
- * that lost a deadlock to another transaction is tried once more.
+ * it is committed. Callers arriving while one group commits form the next group: one
+ * transaction of four round trips and one WAL flush for all of them, instead of each their own.
+ * A group locks its chains in chain order; one that lost a deadlock is tried once more.
  */
 export function appendStandaloneAuditEvent(
   db: Db,
@@ -150,9 +156,27 @@ class AuditGroupCommit {
     this.flushing = false;
   }
 
+  /** Four round trips however many entries: lock the chains, then one insert for all. */
   private commit(group: Waiting[]): Promise<void> {
     return this.db.transaction().execute(async (tx) => {
-      for (const entry of group) await appendAuditEvent(tx, entry.keys, entry.event);
+      const chains = [...new Set(group.map((entry) => chainOf(entry.event)))];
+      const heads = new Map(
+        (await lockChainHeads(tx, chains)).map((head) => [head.chain, head as ChainHead]),
+      );
+      const entries = group.map((waiting) => {
+        const chain = chainOf(waiting.event);
+        const entry = chainedEntry(waiting.event, chain, heads.get(chain)!, waiting.keys);
+        heads.set(chain, { seq: entry.chainSeq, hash: entry.hash });
+        return { entry, keys: waiting.keys };
+      });
+      await insertChainedEntries(
+        tx,
+        entries.map(({ entry }) => entry),
+        chains.map((chain) => ({ chain, ...heads.get(chain)! })),
+      );
+      for (const { entry, keys } of entries) {
+        knownHeads(keys).set(entry.chain, { seq: entry.chainSeq, hash: entry.hash });
+      }
     });
   }
 }
