@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
@@ -23,6 +24,8 @@ const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const pgPort = Number(process.env.BENCH_PG_PORT ?? 54396);
 
 interface Server {
+  /** The server process: it, its PostgreSQL cluster and the cluster's backends are what is measured. */
+  pid: number;
   port: number;
   targets: Array<{ cookie: string; path: string }>;
   stop(): Promise<void>;
@@ -46,6 +49,7 @@ async function startServer(audit: 'on' | 'off', port: number): Promise<Server> {
   });
   return {
     ...info,
+    pid: child.pid!,
     stop: () =>
       new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
@@ -55,6 +59,8 @@ async function startServer(audit: 'on' | 'off', port: number): Promise<Server> {
 }
 
 interface Round {
+  /** CPU time of the server and its database per letter opened, in ms: what other load on the machine does not change. */
+  cpuMsPerOpen: number;
   perSecond: number;
   p50Ms: number;
   p99Ms: number;
@@ -62,7 +68,27 @@ interface Round {
 }
 
 /** A closed loop of `concurrency` keep-alive clients, each opening the next recipient's letter. */
+/** CPU seconds used so far by a process and all its descendants (Linux /proc). */
+function treeCpuSeconds(pid: number): number {
+  const ticksPerSecond = 100; // USER_HZ on Linux
+  let total = 0;
+  const visit = (id: number) => {
+    try {
+      const stat = readFileSync(`/proc/${id}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / ticksPerSecond; // utime, stime
+      const children = readFileSync(`/proc/${id}/task/${id}/children`, 'utf8').trim();
+      for (const child of children ? children.split(' ') : []) visit(Number(child));
+    } catch {
+      // A backend that ended meanwhile.
+    }
+  };
+  visit(pid);
+  return total;
+}
+
 async function openLetters(server: Server, count: number): Promise<Round> {
+  const cpuBefore = treeCpuSeconds(server.pid);
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const latencies: number[] = [];
   let next = 0;
@@ -83,7 +109,8 @@ async function openLetters(server: Server, count: number): Promise<Round> {
   latencies.sort((a, b) => a - b);
   const at = (q: number) =>
     latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
-  return { perSecond: count / seconds, p50Ms: at(0.5), p99Ms: at(0.99), errors };
+  const cpuMsPerOpen = ((treeCpuSeconds(server.pid) - cpuBefore) * 1000) / count;
+  return { cpuMsPerOpen, perSecond: count / seconds, p50Ms: at(0.5), p99Ms: at(0.99), errors };
 }
 
 function get(
@@ -130,23 +157,26 @@ try {
       const result = await openLetters(server, opensPerRound);
       results[name].push(result);
       process.stdout.write(
-        `  round ${round + 1}, audit ${name}: ${fmt(result.perSecond)}/s, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, errors ${result.errors}\n`,
+        `  round ${round + 1}, audit ${name}: ${fmt(result.perSecond)}/s, CPU ${result.cpuMsPerOpen.toFixed(2)} ms/open, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, errors ${result.errors}\n`,
       );
     }
   }
   const summary = (name: 'on' | 'off') => ({
     perSecond: median(results[name].map((round) => round.perSecond)),
+    cpuMsPerOpen: median(results[name].map((round) => round.cpuMsPerOpen)),
     p99Ms: median(results[name].map((round) => round.p99Ms)),
     errors: results[name].reduce((sum, round) => sum + round.errors, 0),
   });
   const on = summary('on');
   const off = summary('off');
   const ratio = on.perSecond / off.perSecond;
+  // Opens per CPU-second of server and database: the rate each would reach on cores of its own.
+  const capacityRatio = off.cpuMsPerOpen / on.cpuMsPerOpen;
   process.stdout.write(
-    `\n| route | opens/s (median of ${rounds}) | p99 | errors |\n| --- | ---: | ---: | ---: |\n` +
-      `| letter open, audit entry on | ${fmt(on.perSecond)} | ${on.p99Ms.toFixed(1)} ms | ${on.errors} |\n` +
-      `| letter open, audit off (bench only) | ${fmt(off.perSecond)} | ${off.p99Ms.toFixed(1)} ms | ${off.errors} |\n` +
-      `\nratio audit on / off: ${ratio.toFixed(2)} (target ≥ 0.8)${ratio >= 0.8 ? '' : ' — BELOW TARGET'}\n`,
+    `\n| route | opens/s (median of ${rounds}) | p99 | CPU per open (server + PostgreSQL) | errors |\n| --- | ---: | ---: | ---: | ---: |\n` +
+      `| letter open, audit entry on | ${fmt(on.perSecond)} | ${on.p99Ms.toFixed(1)} ms | ${on.cpuMsPerOpen.toFixed(2)} ms | ${on.errors} |\n` +
+      `| letter open, audit off (bench only) | ${fmt(off.perSecond)} | ${off.p99Ms.toFixed(1)} ms | ${off.cpuMsPerOpen.toFixed(2)} ms | ${off.errors} |\n` +
+      `\nratio audit on / off, opens/s: ${ratio.toFixed(2)}; by CPU per open: ${capacityRatio.toFixed(2)} (target ≥ 0.8)${ratio >= 0.8 ? '' : ' — opens/s BELOW TARGET'}\n`,
   );
   if (on.errors + off.errors > 0) process.exitCode = 1;
 } finally {
