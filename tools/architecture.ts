@@ -94,8 +94,9 @@ export const rooms: readonly Room[] = [
   {
     name: 'audit',
     paths: ['packages/server/src/audit'],
-    holds: 'the hash-chained, append-only audit log',
-    mayImport: ['db'],
+    holds:
+      'the append-only audit log: keyed chains, signed checkpoints in the blob store, verification',
+    mayImport: ['db', 'documents', 'jobs', 'context'],
   },
   {
     name: 'senders',

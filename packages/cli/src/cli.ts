@@ -1,4 +1,5 @@
 import { InvalidConfigError, loadConfig } from '@kuvert/server/config';
+import { auditCommand } from './commands/audit.js';
 import { demoCommand } from './commands/demo.js';
 import { mailboxCommand } from './commands/mailbox.js';
 import { migrateCommand } from './commands/migrate.js';
@@ -26,6 +27,8 @@ Commands:
   send --to <nationalId|email> --subject <subject> <file.pdf>
                                 deliver a letter through the API (development: as the demo sender)
   demo code                     the demo recipient's current TOTP code (development only)
+  audit verify | audit checkpoint
+                                check the audit log against its last signed checkpoint | write one
 
 Configuration comes from the environment; see the README.`;
 
@@ -73,6 +76,8 @@ async function runCommand(
       return mailboxCommand(config, rest);
     case 'demo':
       return demoCommand(config, rest);
+    case 'audit':
+      return auditCommand(config, rest);
     case 'send':
       return sendCommand(rest, {
         // The server accepts signatures made for its public address only (@authority).

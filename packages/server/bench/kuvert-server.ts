@@ -71,9 +71,15 @@ async function start(): Promise<void> {
   runtime = await startRuntime(config);
   app = await buildApp(runtime.context);
   const { db, keys } = runtime.context;
-  const sender = await createSender({ db, name: 'Bench sender', actor: 'bench' });
+  const sender = await createSender({ db, keys, name: 'Bench sender', actor: 'bench' });
   const { privateJwk, publicJwk } = generateSenderKey('ed25519');
-  const key = await registerSenderKey({ db, senderId: sender.id, publicJwk, actor: 'bench' });
+  const key = await registerSenderKey({
+    db,
+    keys,
+    senderId: sender.id,
+    publicJwk,
+    actor: 'bench',
+  });
   const nationalId = generateSyntheticNationalId();
   await createMailbox({
     db,

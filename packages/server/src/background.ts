@@ -1,3 +1,4 @@
+import { auditCheckpointTask } from './audit/checkpoint.task.js';
 import type { AppContext } from './context.js';
 import type { JobDefinition } from './jobs/job.js';
 import type { MaintenanceTask } from './jobs/maintenance.js';
@@ -12,7 +13,7 @@ import { pruneNoncesTask } from './senders/prune-nonces.task.js';
 export const backgroundJobs: readonly JobDefinition[] = [notifyLetterJob as JobDefinition];
 
 export function maintenanceTasks(
-  context: Pick<AppContext, 'db' | 'blobs' | 'log'>,
+  context: Pick<AppContext, 'db' | 'blobs' | 'keys' | 'log'>,
 ): MaintenanceTask[] {
-  return [pruneNoncesTask(context.db), sweepOrphansTask(context)];
+  return [pruneNoncesTask(context.db), sweepOrphansTask(context), auditCheckpointTask(context)];
 }

@@ -130,7 +130,7 @@ async function ensureDemoSender(context: AppContext, keyFile: string): Promise<s
   const { db } = context;
   const sender =
     (await findSenderByName(db, demoSenderName)) ??
-    (await createSender({ db, name: demoSenderName, actor: 'system:demo' }));
+    (await createSender({ db, keys: context.keys, name: demoSenderName, actor: 'system:demo' }));
   const saved = existsSync(keyFile)
     ? (JSON.parse(await readFile(keyFile, 'utf8')) as JsonWebKey & { kid: string })
     : undefined;
@@ -140,6 +140,7 @@ async function ensureDemoSender(context: AppContext, keyFile: string): Promise<s
     if (state === 'absent') {
       await registerSenderKey({
         db,
+        keys: context.keys,
         senderId: sender.id,
         publicJwk: publicPart(saved),
         actor: 'system:demo',
@@ -148,7 +149,13 @@ async function ensureDemoSender(context: AppContext, keyFile: string): Promise<s
     }
   }
   const { privateJwk, publicJwk } = generateSenderKey('ed25519');
-  await registerSenderKey({ db, senderId: sender.id, publicJwk, actor: 'system:demo' });
+  await registerSenderKey({
+    db,
+    keys: context.keys,
+    senderId: sender.id,
+    publicJwk,
+    actor: 'system:demo',
+  });
   await mkdir(path.dirname(keyFile), { recursive: true, mode: 0o700 });
   await writeFile(keyFile, `${JSON.stringify(privateJwk, null, 2)}\n`, { mode: 0o600 });
   return sender.id;

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import type { Config } from '@kuvert/server/config';
 import { listSenders } from '@kuvert/server/senders/queries';
 import { createSender, registerSenderKey, revokeKey } from '@kuvert/server/senders/service';
-import { withAdminContext } from '../admin-database.js';
+import { withAdminKeys } from '../admin-database.js';
 import { reportError } from './report-error.js';
 
 const actor = 'admin:cli';
@@ -26,14 +26,15 @@ export async function senderCommand(config: Readonly<Config>, argv: string[]): P
       },
       strict: true,
     });
-    return await withAdminContext(config, async ({ db }) => {
+    return await withAdminKeys(config, async ({ db, keys }) => {
       switch (action) {
         case 'create': {
           if (!values.name) throw new Error('Give the sender a name: --name "Example Bank"');
-          const sender = await createSender({ db, name: values.name, actor });
+          const sender = await createSender({ db, keys, name: values.name, actor });
           const key = values['public-key']
             ? await registerSenderKey({
                 db,
+                keys,
                 senderId: sender.id,
                 publicJwk: await readPublicJwk(values['public-key']),
                 actor,
@@ -50,6 +51,7 @@ export async function senderCommand(config: Readonly<Config>, argv: string[]): P
           }
           const key = await registerSenderKey({
             db,
+            keys,
             senderId: values.sender,
             publicJwk: await readPublicJwk(values['public-key']),
             actor,
@@ -59,7 +61,7 @@ export async function senderCommand(config: Readonly<Config>, argv: string[]): P
         }
         case 'revoke-key': {
           if (!values['key-id']) throw new Error('Usage: kuvert sender revoke-key --key-id <id>');
-          await revokeKey({ db, keyId: values['key-id'], actor });
+          await revokeKey({ db, keys, keyId: values['key-id'], actor });
           process.stdout.write(`Key ${values['key-id']} revoked.\n`);
           return 0;
         }

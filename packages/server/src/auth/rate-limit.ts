@@ -115,6 +115,26 @@ export async function reserveLoginAttempt(options: {
   return { ids };
 }
 
+/**
+ * The buckets whose failures have just reached their limit, so that the next attempt will be
+ * refused: the moment a lock-out begins, for the audit log. Called after a failure settled.
+ */
+export async function bucketsJustLocked(options: {
+  db: Executor;
+  buckets: LoginBuckets;
+}): Promise<Array<'account' | 'ip'>> {
+  const { db, buckets } = options;
+  const { windowSeconds } = loginLimits;
+  const locked: Array<'account' | 'ip'> = [];
+  if ((await countRecentFailures(db, buckets.account, windowSeconds)) === loginLimits.perAccount) {
+    locked.push('account');
+  }
+  if ((await countRecentFailures(db, buckets.ip, windowSeconds)) === loginLimits.perIp) {
+    locked.push('ip');
+  }
+  return locked;
+}
+
 /** Turn the reserved rows into successes (they stop counting) or leave them as failures. */
 export async function settleLoginAttempt(options: {
   db: Executor;

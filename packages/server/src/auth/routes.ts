@@ -99,7 +99,7 @@ export function authRoutes(context: AuthContext): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const recipient = request.recipient;
         if (!recipient) throw new KuvertError('unauthenticated');
-        await logOut({ db, recipient, ip: request.ip });
+        await logOut({ db, keys: context.keys, recipient, ip: request.ip });
         reply.header('set-cookie', expiredSessionCookie());
         return reply.code(204).send(null);
       },

@@ -21,7 +21,13 @@ import {
   passwordHashOptions,
   totpFor,
 } from '../mailboxes/service.js';
-import { loginBuckets, reserveLoginAttempt, settleLoginAttempt } from './rate-limit.js';
+import {
+  bucketsJustLocked,
+  loginBuckets,
+  loginLimits,
+  reserveLoginAttempt,
+  settleLoginAttempt,
+} from './rate-limit.js';
 import { endSession, type RecipientSession, startSession } from './sessions.js';
 
 export const passwordTotpLevel = 'password+totp';
@@ -106,14 +112,25 @@ export async function logIn(options: {
 
   if (reason !== undefined || !credentials) {
     await settleLoginAttempt({ db, reservation, succeeded: false });
-    await db.transaction().execute((tx) =>
-      appendAuditEvent(tx, {
+    const locked = await bucketsJustLocked({ db, buckets });
+    // Each entry commits on its own (nothing else is written here), so no transaction holds
+    // the locks of two chains.
+    await appendAuditEvent(db, keys, {
+      actor: 'anonymous',
+      action: 'login.failed',
+      subject: credentials?.id ?? null,
+      details: { reason: reason ?? 'unknown_account', ip },
+    });
+    // Once per lock-out, when it begins; the refused attempts during it are not written,
+    // so hammering a locked account cannot fill the append-only log.
+    for (const limit of locked) {
+      await appendAuditEvent(db, keys, {
         actor: 'anonymous',
-        action: 'login.failed',
-        subject: credentials?.id ?? null,
-        details: { reason: reason ?? 'unknown_account', ip },
-      }),
-    );
+        action: 'login.locked_out',
+        subject: limit === 'account' ? (credentials?.id ?? null) : null,
+        details: { limit, ip, minutes: loginLimits.windowSeconds / 60 },
+      });
+    }
     throw new KuvertError('login_failed', undefined, { logReason: reason });
   }
 
@@ -125,7 +142,7 @@ export async function logIn(options: {
     if (options.presentedToken !== undefined) {
       const ended = await endSession({ db: tx, token: options.presentedToken });
       if (ended) {
-        await appendAuditEvent(tx, {
+        await appendAuditEvent(tx, keys, {
           actor: `mailbox:${ended.mailboxId}`,
           action: 'session.ended',
           subject: ended.mailboxId,
@@ -139,7 +156,7 @@ export async function logIn(options: {
       authLevel: passwordTotpLevel,
       userAgent: options.userAgent,
     });
-    await appendAuditEvent(tx, {
+    await appendAuditEvent(tx, keys, {
       actor: `mailbox:${credentials.id}`,
       action: 'login.succeeded',
       subject: credentials.id,
@@ -156,6 +173,7 @@ export async function logIn(options: {
 /** End the caller's session (logout). */
 export async function logOut(options: {
   db: Db;
+  keys: MasterKeys;
   recipient: RecipientSession;
   ip: string;
 }): Promise<void> {
@@ -163,7 +181,7 @@ export async function logOut(options: {
   await options.db.transaction().execute(async (tx) => {
     const ended = await endSession({ db: tx, sessionId: recipient.sessionId });
     if (!ended) return;
-    await appendAuditEvent(tx, {
+    await appendAuditEvent(tx, options.keys, {
       actor: `mailbox:${recipient.mailboxId}`,
       action: 'session.ended',
       subject: recipient.mailboxId,

@@ -113,6 +113,17 @@ export interface AuditLogTable {
   details: ColumnType<Record<string, unknown>, string, never>;
   prev_hash: Buffer;
   hash: Buffer;
+  /** Null only on entries from before keyed chains (the legacy chain). */
+  chain: number | null;
+  chain_seq: string | null;
+  key_version: number | null;
+}
+
+/** Each audit chain's newest entry; appending locks the chain's row. */
+export interface AuditChainHeadsTable {
+  chain: number;
+  seq: string;
+  hash: Buffer;
 }
 
 export interface Database {
@@ -125,6 +136,7 @@ export interface Database {
   sessions: SessionsTable;
   login_attempts: LoginAttemptsTable;
   audit_log: AuditLogTable;
+  audit_chain_heads: AuditChainHeadsTable;
 }
 
 export type Letter = Selectable<LettersTable>;

@@ -289,7 +289,12 @@ describe('POST /api/v1/letters', () => {
         recipient: { nationalId: recipient.nationalId },
       });
       expect(before.statusCode).toBe(201);
-      await revokeKey({ db: kuvert.context.db, keyId: revoked.key.keyId, actor: 'test' });
+      await revokeKey({
+        db: kuvert.context.db,
+        keys: kuvert.context.keys,
+        keyId: revoked.key.keyId,
+        actor: 'test',
+      });
       const after = await sendLetter(kuvert.app, revoked, {
         recipient: { nationalId: recipient.nationalId },
       });

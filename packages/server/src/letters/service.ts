@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Value } from 'typebox/value';
-import { appendAuditEvent } from '../audit/service.js';
+import { appendStandaloneAuditEvent } from '../audit/service.js';
 import type { AppContext } from '../context.js';
 import type { Db } from '../db/database.js';
 import type { Letter } from '../db/schema.js';
@@ -312,14 +312,14 @@ export async function readDocument(options: {
     documentId: document.id,
     masterKeys: context.keys,
   });
-  await context.db.transaction().execute((tx) =>
-    appendAuditEvent(tx, {
-      actor: `mailbox:${options.mailboxId}`,
-      action: 'letter.opened',
-      subject: document.letter_id,
-      details: { documentId: document.id },
-    }),
-  );
+  // Nothing else is written when a letter is opened: the entry commits on its own (with those
+  // of other letters opened at the same moment), and the document is returned only once it has.
+  await appendStandaloneAuditEvent(context.db, context.keys, {
+    actor: `mailbox:${options.mailboxId}`,
+    action: 'letter.opened',
+    subject: document.letter_id,
+    details: { documentId: document.id },
+  });
   return { bytes: plaintext, filename: document.filename, contentType: document.content_type };
 }
 

@@ -247,6 +247,7 @@ describe('CLI inputs that reach the database go through the same rule', () => {
   it('a sender name with a right-to-left override is refused', async () => {
     const error = await createSender({
       db: kuvert.context.db,
+      keys: kuvert.context.keys,
       name: `Bank \u202e${randomUUID()}`,
       actor: 'test',
     }).catch((caught: unknown) => caught);

@@ -223,7 +223,7 @@ export async function createMailbox(options: {
         password_hash: passwordHash,
         totp_secret_sealed: sealValue(totpSecret, totpContext(mailboxId), keys),
       });
-      await appendAuditEvent(tx, {
+      await appendAuditEvent(tx, keys, {
         actor: options.actor ?? 'system',
         action: 'mailbox.created',
         subject: mailboxId,

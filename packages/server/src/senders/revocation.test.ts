@@ -29,6 +29,8 @@ const masterKeys = JSON.stringify({
   keys: { 1: randomBytes(32).toString('base64') },
   lookupKey: randomBytes(32).toString('base64'),
 });
+/** The same keys as the servers': the audit chain of what the test registers is theirs. */
+const testMasterKeys = parseMasterKeys(masterKeys, 'test');
 
 /** Waits for a condition that a notification from PostgreSQL makes true (no time limit here). */
 async function eventually(condition: () => boolean): Promise<void> {
@@ -36,9 +38,20 @@ async function eventually(condition: () => boolean): Promise<void> {
 }
 
 async function registerKey(db: Db): Promise<SenderKey> {
-  const sender = await createSender({ db, name: `Sender ${randomUUID()}`, actor: 'test' });
+  const sender = await createSender({
+    db,
+    keys: testMasterKeys,
+    name: `Sender ${randomUUID()}`,
+    actor: 'test',
+  });
   const { privateJwk, publicJwk } = generateSenderKey('ed25519');
-  const { keyId } = await registerSenderKey({ db, senderId: sender.id, publicJwk, actor: 'test' });
+  const { keyId } = await registerSenderKey({
+    db,
+    keys: testMasterKeys,
+    senderId: sender.id,
+    publicJwk,
+    actor: 'test',
+  });
   return { keyId, algorithm: 'ed25519', privateKey: privateJwk };
 }
 
@@ -133,7 +146,7 @@ describe('two server processes on one database', () => {
     key = await registerKey(db);
     await createMailbox({
       db,
-      keys: parseMasterKeys(masterKeys, 'test'),
+      keys: testMasterKeys,
       nationalId: generateSyntheticNationalId(),
       email: recipientEmail,
       language: 'en',
@@ -219,7 +232,7 @@ describe('the key cache of one server', () => {
     await cached(here, key.keyId);
     await cached(there, key.keyId);
 
-    await revokeKey({ db, keyId: key.keyId, actor: 'test' });
+    await revokeKey({ db, keys: testMasterKeys, keyId: key.keyId, actor: 'test' });
     await eventually(() => !here.isCached(key.keyId) && !there.isCached(key.keyId));
     expect(await there.find(key.keyId)).toBeUndefined();
   });
@@ -237,7 +250,7 @@ describe('the key cache of one server', () => {
     // A later revocation of another key is heard; the first key was never forgotten before it.
     const other = await registerKey(db);
     expect(keys.isCached(key.keyId)).toBe(true);
-    await revokeKey({ db, keyId: other.keyId, actor: 'test' });
+    await revokeKey({ db, keys: testMasterKeys, keyId: other.keyId, actor: 'test' });
     await eventually(() => !keys.isCached(key.keyId));
     expect(await keys.find(key.keyId)).toMatchObject({ keyId: key.keyId });
   });
@@ -252,7 +265,7 @@ describe('the key cache of one server', () => {
     // Revocations sent while nobody listens are lost: so the cache is emptied and not used.
     await eventually(() => !keys.isListening());
     expect(keys.isCached(key.keyId)).toBe(false);
-    await revokeKey({ db, keyId: key.keyId, actor: 'test' });
+    await revokeKey({ db, keys: testMasterKeys, keyId: key.keyId, actor: 'test' });
     expect(await keys.find(key.keyId)).toBeUndefined();
 
     const next = await registerKey(db);
@@ -275,7 +288,12 @@ describe('the key cache of one server', () => {
       const sender = await buildSender(kuvert.context);
       await cached(deaf, sender.key.keyId);
 
-      await revokeKey({ db: kuvert.context.db, keyId: sender.key.keyId, actor: 'test' });
+      await revokeKey({
+        db: kuvert.context.db,
+        keys: kuvert.context.keys,
+        keyId: sender.key.keyId,
+        actor: 'test',
+      });
       expect(deaf.isCached(sender.key.keyId)).toBe(true);
       const status = await signedInject(kuvert.app, {
         method: 'GET',

@@ -1,6 +1,7 @@
 import type { JsonWebKey } from 'node:crypto';
 import { createPublicKey, randomUUID } from 'node:crypto';
 import { appendAuditEvent } from '../audit/service.js';
+import type { AppContext } from '../context.js';
 import type { Db, Executor } from '../db/database.js';
 import type { SignatureAlgorithm } from '../db/schema.js';
 import { KuvertError } from '../errors.js';
@@ -19,7 +20,12 @@ import {
   revokeSenderKey,
 } from './queries.js';
 
-export async function createSender(options: { db: Db; name: string; actor: string }) {
+export async function createSender(options: {
+  db: Db;
+  keys: AppContext['keys'];
+  name: string;
+  actor: string;
+}) {
   const name = options.name.trim();
   // The name is shown to every recipient of the sender's letters.
   assertSafeText('name', name);
@@ -32,7 +38,7 @@ export async function createSender(options: { db: Db; name: string; actor: strin
   }
   await options.db.transaction().execute(async (tx) => {
     await insertSender(tx, { id, name });
-    await appendAuditEvent(tx, {
+    await appendAuditEvent(tx, options.keys, {
       actor: options.actor,
       action: 'sender.created',
       subject: id,
@@ -61,6 +67,7 @@ export function algorithmOfJwk(jwk: JsonWebKey): SignatureAlgorithm {
 /** Register a sender's public key (Ed25519 or ECDSA P-256). The key id is the JWK's kid or a new one. */
 export async function registerSenderKey(options: {
   db: Db;
+  keys: AppContext['keys'];
   senderId: string;
   publicJwk: JsonWebKey & { kid?: string };
   actor: string;
@@ -82,7 +89,7 @@ export async function registerSenderKey(options: {
       throw new KuvertError('validation_failed', `A key with id ${keyId} is already registered.`);
     }
     await insertSenderKey(tx, { keyId, senderId: options.senderId, algorithm, publicJwk });
-    await appendAuditEvent(tx, {
+    await appendAuditEvent(tx, options.keys, {
       actor: options.actor,
       action: 'sender.key_added',
       subject: options.senderId,
@@ -113,12 +120,17 @@ export function isSignatureNonceUsed(db: Executor, keyId: string, nonce: string)
  * Revoke a key. Every server hears it when the transaction commits (NOTIFY) and forgets its
  * cached keys; see `SenderKeyDirectory`.
  */
-export async function revokeKey(options: { db: Db; keyId: string; actor: string }) {
+export async function revokeKey(options: {
+  db: Db;
+  keys: AppContext['keys'];
+  keyId: string;
+  actor: string;
+}) {
   await options.db.transaction().execute(async (tx) => {
     if (!(await revokeSenderKey(tx, options.keyId))) {
       throw new KuvertError('not_found', 'No active key with this id.');
     }
-    await appendAuditEvent(tx, {
+    await appendAuditEvent(tx, options.keys, {
       actor: options.actor,
       action: 'sender.key_revoked',
       subject: options.keyId,

@@ -26,12 +26,14 @@ export async function buildSender(
 ): Promise<TestSender> {
   const sender = await createSender({
     db: context.db,
+    keys: context.keys,
     name: `Sender ${randomUUID()}`,
     actor: 'test',
   });
   const { privateJwk, publicJwk } = generateSenderKey(options.algorithm ?? 'ed25519');
   const { keyId, algorithm } = await registerSenderKey({
     db: context.db,
+    keys: context.keys,
     senderId: sender.id,
     publicJwk,
     actor: 'test',
