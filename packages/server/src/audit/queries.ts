@@ -47,3 +47,18 @@ export async function insertAuditEntry(tx: Executor, entry: AuditEntryInput): Pr
 export async function listAuditEntries(db: Executor) {
   return db.selectFrom('audit_log').selectAll().orderBy('seq', 'asc').execute();
 }
+
+/** The newest entries about one subject with one of the given actions (a login history). */
+export async function listAuditEntriesAbout(
+  db: Executor,
+  options: { subject: string; actions: readonly string[]; limit: number },
+) {
+  return db
+    .selectFrom('audit_log')
+    .select(['at', 'action', 'details'])
+    .where('subject', '=', options.subject)
+    .where('action', 'in', options.actions)
+    .orderBy('at', 'desc')
+    .limit(options.limit)
+    .execute();
+}

@@ -4,6 +4,7 @@ import {
   findLastAuditHash,
   insertAuditEntry,
   listAuditEntries,
+  listAuditEntriesAbout,
   lockAuditChain,
 } from './queries.js';
 
@@ -12,7 +13,10 @@ const genesis: Buffer = Buffer.alloc(32);
 export type AuditAction =
   | 'login.succeeded'
   | 'login.failed'
+  | 'login.locked_out'
   | 'session.ended'
+  | 'session.revoked'
+  | 'mailbox.anti_phishing_changed'
   | 'letter.opened'
   | 'sender.created'
   | 'sender.key_added'
@@ -84,4 +88,17 @@ export async function verifyAuditChain(db: Db): Promise<string | null> {
     prevHash = entry.hash;
   }
   return null;
+}
+
+/** The newest events about a subject (a mailbox), for its owner's login history. */
+export async function listAuditEventsAbout(
+  db: Db,
+  options: { subject: string; actions: readonly AuditAction[]; limit: number },
+): Promise<Array<{ at: Date; action: AuditAction; details: Record<string, unknown> }>> {
+  const rows = await listAuditEntriesAbout(db, options);
+  return rows.map((row) => ({
+    at: row.at,
+    action: row.action as AuditAction,
+    details: row.details,
+  }));
 }

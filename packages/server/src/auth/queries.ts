@@ -84,6 +84,56 @@ export async function revokeSession(db: Executor, id: Buffer) {
     .executeTakeFirst();
 }
 
+/** The live sessions of a mailbox, most recently used first. */
+export async function listLiveSessions(
+  db: Executor,
+  mailboxId: string,
+  limits: { idleSeconds: number },
+) {
+  return db
+    .selectFrom('sessions')
+    .select(['id', 'auth_level', 'user_agent', 'created_at', 'last_seen_at', 'expires_at'])
+    .where('mailbox_id', '=', mailboxId)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', sql<Date>`now()`)
+    .where('last_seen_at', '>', secondsAgo(limits.idleSeconds))
+    .orderBy('last_seen_at', 'desc')
+    .orderBy('created_at', 'desc')
+    .execute();
+}
+
+/**
+ * Revoke one live session of a mailbox. Scoped by the mailbox in the query itself, so another
+ * mailbox's session id finds nothing, exactly like an id that does not exist.
+ */
+export async function revokeSessionOfMailbox(db: Executor, mailboxId: string, id: Buffer) {
+  return db
+    .updateTable('sessions')
+    .set({ revoked_at: sql<Date>`now()` })
+    .where('mailbox_id', '=', mailboxId)
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', sql<Date>`now()`)
+    .returning(['id'])
+    .executeTakeFirst();
+}
+
+/** Revoke every live session of a mailbox but one (or all, without `exceptId`). */
+export async function revokeSessionsOfMailbox(
+  db: Executor,
+  mailboxId: string,
+  exceptId: Buffer | undefined,
+) {
+  let query = db
+    .updateTable('sessions')
+    .set({ revoked_at: sql<Date>`now()` })
+    .where('mailbox_id', '=', mailboxId)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', sql<Date>`now()`);
+  if (exceptId) query = query.where('id', '!=', exceptId);
+  return query.returning(['id']).execute();
+}
+
 // ---------------------------------------------------------------------------------------
 // Login attempts
 
@@ -97,46 +147,29 @@ export async function insertLoginAttempts(db: Executor, buckets: string[]): Prom
   return rows.map((row) => row.id);
 }
 
-export async function countRecentFailures(
-  db: Executor,
-  bucket: string,
-  windowSeconds: number,
-): Promise<number> {
-  const row = await db
-    .selectFrom('login_attempts')
-    .select(sql<string>`count(*)`.as('failures'))
-    .where('bucket', '=', bucket)
-    .where('succeeded', '=', false)
-    .where('at', '>', secondsAgo(windowSeconds))
-    .executeTakeFirstOrThrow();
-  return Number(row.failures);
-}
-
 /**
- * Seconds until the bucket has fewer than `limit` failures in the window: when the
- * limit-th most recent failure ages out of it.
+ * The failures of a bucket within the window (other than the caller's own pending rows), and
+ * how many seconds ago the latest of them was.
  */
-export async function secondsUntilBelowLimit(
+export async function recentFailures(
   db: Executor,
-  bucket: string,
-  limit: number,
-  windowSeconds: number,
-): Promise<number> {
-  const row = await db
+  options: { bucket: string; windowSeconds: number; excludeIds: string[] },
+): Promise<{ failures: number; secondsSinceLatest: number }> {
+  let query = db
     .selectFrom('login_attempts')
-    .select(
-      sql<string>`extract(epoch from (at + make_interval(secs => ${windowSeconds}) - now()))`.as(
-        'seconds',
-      ),
-    )
-    .where('bucket', '=', bucket)
+    .select([
+      sql<string>`count(*)`.as('failures'),
+      sql<string | null>`extract(epoch from (now() - max(at)))`.as('since'),
+    ])
+    .where('bucket', '=', options.bucket)
     .where('succeeded', '=', false)
-    .where('at', '>', secondsAgo(windowSeconds))
-    .orderBy('at', 'desc')
-    .offset(limit - 1)
-    .limit(1)
-    .executeTakeFirst();
-  return row ? Number(row.seconds) : 0;
+    .where('at', '>', secondsAgo(options.windowSeconds));
+  if (options.excludeIds.length > 0) query = query.where('id', 'not in', options.excludeIds);
+  const row = await query.executeTakeFirstOrThrow();
+  return {
+    failures: Number(row.failures),
+    secondsSinceLatest: row.since === null ? Number.POSITIVE_INFINITY : Number(row.since),
+  };
 }
 
 export async function deleteLoginAttempts(db: Executor, ids: string[]): Promise<void> {
