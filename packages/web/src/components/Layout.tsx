@@ -45,6 +45,11 @@ export function Layout() {
             <span className="brand-tagline">{t('app.tagline')}</span>
           </Link>
           <div className="header-tools">
+            {session.data ? (
+              <Link to="/settings" className="header-link">
+                {t('settings.navLink')}
+              </Link>
+            ) : null}
             <LanguageSwitch />
             {session.data ? <LogoutButton /> : null}
           </div>
