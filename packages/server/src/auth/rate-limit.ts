@@ -169,8 +169,11 @@ export async function reserveLoginAttempt(options: {
       windowSeconds: loginLimits.windowSeconds,
       excludeIds: ids,
     });
-    const wait = delayAfterFailures(bucket.kind, recent.failures) - recent.secondsSinceLatest;
-    if (wait > 0) {
+    const delay = delayAfterFailures(bucket.kind, recent.failures);
+    // A concurrent attempt's row can be stamped a hair after this statement's now(): with no
+    // delay due, that must not turn into a wait of a second.
+    const wait = delay - Math.max(0, recent.secondsSinceLatest);
+    if (delay > 0 && wait > 0) {
       await deleteLoginAttempts(db, ids);
       throw new LoginRateLimitedError(Math.max(1, Math.ceil(wait)), bucket.kind);
     }
