@@ -137,14 +137,53 @@ export async function revokeSessionsOfMailbox(
 // ---------------------------------------------------------------------------------------
 // Login attempts
 
-/** Insert one pending (failed until proven otherwise) attempt per bucket; returns the ids. */
-export async function insertLoginAttempts(db: Executor, buckets: string[]): Promise<string[]> {
-  const rows = await db
-    .insertInto('login_attempts')
-    .values(buckets.map((bucket) => ({ bucket, succeeded: false })))
-    .returning(['id'])
-    .execute();
-  return rows.map((row) => row.id);
+/**
+ * Insert one pending (failed until proven otherwise) attempt per bucket and, in the same
+ * statement, read each bucket's earlier failures within the window: how many, and how many
+ * seconds ago the latest was. One round trip and one commit on the login path. The rows this
+ * statement inserts are not visible to its own select (PostgreSQL runs data-modifying CTEs on
+ * the statement's snapshot), so "earlier" excludes this attempt by construction.
+ */
+export async function insertLoginAttemptsAndCount(
+  db: Executor,
+  options: { buckets: string[]; windowSeconds: number },
+): Promise<{
+  ids: string[];
+  earlier: Map<string, { failures: number; secondsSinceLatest: number }>;
+}> {
+  const values = sql.join(options.buckets.map((bucket) => sql`(${bucket}, false)`));
+  const result = await sql<{
+    kind: 'id' | 'stats';
+    id: string | null;
+    bucket: string | null;
+    failures: string | null;
+    since: string | null;
+  }>`
+    with inserted as (
+      insert into login_attempts (bucket, succeeded) values ${values} returning id
+    ), earlier as (
+      select bucket, count(*) as failures, extract(epoch from (now() - max(at))) as since
+      from login_attempts
+      where bucket in (${sql.join(options.buckets)}) and not succeeded
+        and at > ${secondsAgo(options.windowSeconds)}
+      group by bucket
+    )
+    select 'id' as kind, id::text as id, null as bucket, null as failures, null as since from inserted
+    union all
+    select 'stats', null, bucket, failures::text, since::text from earlier
+  `.execute(db);
+  const ids: string[] = [];
+  const earlier = new Map<string, { failures: number; secondsSinceLatest: number }>();
+  for (const row of result.rows) {
+    if (row.kind === 'id' && row.id !== null) ids.push(row.id);
+    else if (row.bucket !== null) {
+      earlier.set(row.bucket, {
+        failures: Number(row.failures),
+        secondsSinceLatest: row.since === null ? Number.POSITIVE_INFINITY : Number(row.since),
+      });
+    }
+  }
+  return { ids, earlier };
 }
 
 /**

@@ -6,7 +6,7 @@ import { KuvertError } from '../errors.js';
 import {
   deleteLoginAttempts,
   deleteLoginAttemptsOlderThan,
-  insertLoginAttempts,
+  insertLoginAttemptsAndCount,
   markLoginAttemptsSucceeded,
   recentFailures,
 } from './queries.js';
@@ -159,16 +159,12 @@ export async function reserveLoginAttempt(options: {
   buckets: LoginBucket[];
 }): Promise<LoginReservation> {
   const { db, buckets } = options;
-  const ids = await insertLoginAttempts(
-    db,
-    buckets.map((bucket) => bucket.key),
-  );
+  const { ids, earlier } = await insertLoginAttemptsAndCount(db, {
+    buckets: buckets.map((bucket) => bucket.key),
+    windowSeconds: loginLimits.windowSeconds,
+  });
   for (const bucket of buckets) {
-    const recent = await recentFailures(db, {
-      bucket: bucket.key,
-      windowSeconds: loginLimits.windowSeconds,
-      excludeIds: ids,
-    });
+    const recent = earlier.get(bucket.key) ?? { failures: 0, secondsSinceLatest: Infinity };
     const delay = delayAfterFailures(bucket.kind, recent.failures);
     // A concurrent attempt's row can be stamped a hair after this statement's now(): with no
     // delay due, that must not turn into a wait of a second.

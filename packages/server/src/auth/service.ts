@@ -136,12 +136,49 @@ export async function logIn(options: {
   if (!credentials) reason = 'unknown_account';
   else if (!passwordMatches) reason = 'wrong_password';
   else if (step === undefined) reason = 'wrong_totp';
-  else if (!(await claimTotpStep(db, credentials.id, step))) reason = 'totp_replayed';
 
   // Coarse and client-chosen, but enough for the owner's login history to say "Firefox on
   // Windows" beside each attempt.
   const device = describeDevice(options.userAgent);
-  if (reason !== undefined || !credentials) {
+  let started: { token: string; session: RecipientSession } | undefined;
+  if (reason === undefined && credentials && step !== undefined) {
+    // Rare, and slow (a new argon2 hash): made before the transaction, not while it holds locks.
+    const upgradedHash = passwordHashNeedsUpgrade(credentials.password_hash)
+      ? await hashPassphrase(options.password)
+      : undefined;
+    // One transaction for everything a login writes: the TOTP step, the attempt's success,
+    // the session and the audit entry commit together (one commit on the hot path).
+    started = await db.transaction().execute(async (tx) => {
+      if (!(await claimTotpStep(tx, credentials.id, step))) return undefined;
+      await settleLoginAttempt({ db: tx, reservation, succeeded: true });
+      if (upgradedHash) await updatePasswordHash(tx, credentials.id, upgradedHash);
+      const created = await rotateSession({
+        tx,
+        presentedToken: options.presentedToken,
+        mailboxId: credentials.id,
+        authLevel: passwordTotpLevel,
+        userAgent: options.userAgent,
+        ip,
+        reason: 'replaced_by_login',
+      });
+      await appendAuditEvent(tx, {
+        actor: `mailbox:${credentials.id}`,
+        action: 'login.succeeded',
+        subject: credentials.id,
+        details: {
+          method: passwordTotpLevel,
+          sessionId: created.session.sessionId,
+          ip,
+          device,
+          trustedDevice: trustedDevice !== undefined,
+        },
+      });
+      return created;
+    });
+    if (!started) reason = 'totp_replayed';
+  }
+
+  if (!started || !credentials) {
     const throttled = await settleLoginAttempt({ db, reservation, succeeded: false });
     await db.transaction().execute(async (tx) => {
       await appendAuditEvent(tx, {
@@ -170,34 +207,6 @@ export async function logIn(options: {
     throw new KuvertError('login_failed', undefined, { logReason: reason });
   }
 
-  await settleLoginAttempt({ db, reservation, succeeded: true });
-  if (passwordHashNeedsUpgrade(credentials.password_hash)) {
-    await updatePasswordHash(db, credentials.id, await hashPassphrase(options.password));
-  }
-  const started = await db.transaction().execute(async (tx) => {
-    const created = await rotateSession({
-      tx,
-      presentedToken: options.presentedToken,
-      mailboxId: credentials.id,
-      authLevel: passwordTotpLevel,
-      userAgent: options.userAgent,
-      ip,
-      reason: 'replaced_by_login',
-    });
-    await appendAuditEvent(tx, {
-      actor: `mailbox:${credentials.id}`,
-      action: 'login.succeeded',
-      subject: credentials.id,
-      details: {
-        method: passwordTotpLevel,
-        sessionId: created.session.sessionId,
-        ip,
-        device,
-        trustedDevice: trustedDevice !== undefined,
-      },
-    });
-    return created;
-  });
   return {
     ...started,
     mailbox: { id: credentials.id, language: credentials.language },
