@@ -141,8 +141,8 @@ export const rooms: readonly Room[] = [
     name: 'notifications',
     paths: ['packages/server/src/notifications'],
     holds:
-      'notification email: templates (nb, nn, en), mailer, the `letter.notify` job, dev mail sink',
-    mayImport: ['jobs', 'db', 'config', 'errors', 'context'],
+      'notification email: templates (nb, nn, en, with the personal anti-phishing phrase), mailer, the `letter.notify` job, dev mail sink',
+    mayImport: ['jobs', 'db', 'config', 'errors', 'context', 'mailboxes'],
   },
   {
     name: 'jobs',

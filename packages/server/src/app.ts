@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { authRoutes } from './auth/routes.js';
+import { sessionCookieNameFor } from './auth/sessions.js';
 import type { AppContext } from './context.js';
 import { KuvertError } from './errors.js';
 import { healthRoutes } from './health/routes.js';
@@ -85,7 +86,11 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
             description:
               'RFC 9421 signature by a registered sender key over @method, @authority (the host of KUVERT_PUBLIC_URL), @path, @query, date and, with a body, content-digest (RFC 9530) and content-type, with created within 300 s and a fresh nonce. Checked before the body is read.',
           },
-          session: { type: 'apiKey', in: 'cookie', name: 'kuvert_session' },
+          session: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: sessionCookieNameFor(config.KUVERT_PUBLIC_URL),
+          },
         },
       },
     },

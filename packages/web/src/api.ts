@@ -28,6 +28,31 @@ export interface Letter {
   documents: LetterDocument[];
 }
 
+export interface Device {
+  browser: string | null;
+  os: string | null;
+}
+
+/** One live session of the mailbox, as GET /api/me/sessions lists it. */
+export interface SessionSummary {
+  id: string;
+  device: Device;
+  authLevel: string;
+  createdAt: string;
+  lastSeenAt: string;
+  expiresAt: string;
+  current: boolean;
+}
+
+export interface LoginHistoryEntry {
+  at: string;
+  outcome: 'succeeded' | 'failed' | 'locked_out';
+  method: string | null;
+  device: Device;
+  /** The /24 or /48 the attempt came from, never a full address. */
+  network: string | null;
+}
+
 export interface LoginInput {
   nationalId: string;
   password: string;
@@ -41,6 +66,8 @@ export interface Problem {
   status: number;
   detail?: string;
   code: string;
+  /** Seconds to wait before trying again (429 rate_limited). */
+  retryAfter?: number;
 }
 
 /** Codes the client makes up itself, for failures that never reached the API. */
@@ -56,6 +83,7 @@ export class ApiError extends Error {
   readonly status: number;
   readonly detail: string | undefined;
   readonly code: string;
+  readonly retryAfter: number | undefined;
 
   constructor(problem: Problem, options?: { cause?: unknown }) {
     super(problem.detail ?? problem.title, options);
@@ -64,6 +92,7 @@ export class ApiError extends Error {
     this.status = problem.status;
     this.detail = problem.detail;
     this.code = problem.code;
+    this.retryAfter = problem.retryAfter;
   }
 
   /** The request never got an answer: offline, DNS, connection refused, blocked. */
@@ -95,6 +124,7 @@ export function problemFromBody(status: number, body: unknown, statusText = ''):
       status: typeof body.status === 'number' ? body.status : status,
       code: body.code,
       ...(typeof body.detail === 'string' ? { detail: body.detail } : {}),
+      ...(typeof body.retryAfter === 'number' ? { retryAfter: body.retryAfter } : {}),
     });
   }
   return new ApiError({
@@ -288,6 +318,45 @@ export function createApiClient(options: ApiClientOptions = {}) {
 
     async markRead(id: string): Promise<void> {
       await request('POST', `/api/letters/${encodeURIComponent(id)}/read`, { protected: true });
+    },
+
+    async listSessions(signal?: AbortSignal): Promise<SessionSummary[]> {
+      const response = await request('GET', '/api/me/sessions', { signal, protected: true });
+      return (await json<{ sessions: SessionSummary[] }>(response)).sessions;
+    },
+
+    async revokeSession(id: string): Promise<void> {
+      await request('DELETE', `/api/me/sessions/${encodeURIComponent(id)}`, { protected: true });
+    },
+
+    /** Log out everywhere else (or, with `everywhere`, here too); returns how many ended. */
+    async revokeSessions(options: { everywhere?: boolean } = {}): Promise<number> {
+      const query = options.everywhere ? '?everywhere=true' : '';
+      const response = await request('DELETE', `/api/me/sessions${query}`, { protected: true });
+      if (options.everywhere) remember(null);
+      return (await json<{ revoked: number }>(response)).revoked;
+    },
+
+    async loginHistory(signal?: AbortSignal): Promise<LoginHistoryEntry[]> {
+      const response = await request('GET', '/api/me/login-history', { signal, protected: true });
+      return (await json<{ entries: LoginHistoryEntry[] }>(response)).entries;
+    },
+
+    async getAntiPhishingPhrase(signal?: AbortSignal): Promise<string | null> {
+      const response = await request('GET', '/api/me/anti-phishing', { signal, protected: true });
+      return (await json<{ phrase: string | null }>(response)).phrase;
+    },
+
+    async setAntiPhishingPhrase(phrase: string): Promise<string | null> {
+      const response = await request('PUT', '/api/me/anti-phishing', {
+        body: { phrase },
+        protected: true,
+      });
+      return (await json<{ phrase: string | null }>(response)).phrase;
+    },
+
+    async removeAntiPhishingPhrase(): Promise<void> {
+      await request('DELETE', '/api/me/anti-phishing', { protected: true });
     },
   };
 }

@@ -9,6 +9,11 @@ export const queryKeys = {
   letter: (id: string) => ['letters', id] as const,
   document: (letterId: string, documentId: string) =>
     ['letters', letterId, 'documents', documentId] as const,
+  /** Everything under 'me' belongs to the person logged in and goes with the session. */
+  me: ['me'] as const,
+  sessions: ['me', 'sessions'] as const,
+  loginHistory: ['me', 'login-history'] as const,
+  antiPhishing: ['me', 'anti-phishing'] as const,
 };
 
 export function createQueryClient(): QueryClient {
@@ -56,4 +61,5 @@ export function useLetters() {
 export function clearSessionData(queryClient: QueryClient): void {
   queryClient.setQueryData(queryKeys.session, null);
   queryClient.removeQueries({ queryKey: queryKeys.letters });
+  queryClient.removeQueries({ queryKey: queryKeys.me });
 }

@@ -8,6 +8,7 @@ import { ErrorPage } from './pages/ErrorPage';
 import { InboxPage } from './pages/InboxPage';
 import { LoginPage } from './pages/LoginPage';
 import { NotFoundPage } from './pages/NotFoundPage';
+import { SettingsPage } from './pages/SettingsPage';
 import { clearSessionData } from './queries';
 import { loginPath } from './return-to';
 
@@ -21,6 +22,7 @@ const LetterPage = lazy(() =>
  *   /login            login (national identity number, password, authenticator code)
  *   /                 inbox                 (needs a session)
  *   /letters/:id      one letter, its PDF   (needs a session)
+ *   /settings         security settings     (needs a session)
  *   *                 not found
  */
 export function createAppRouter(queryClient: QueryClient) {
@@ -35,6 +37,7 @@ export function createAppRouter(queryClient: QueryClient) {
           children: [
             { index: true, element: <InboxPage /> },
             { path: '/letters/:id', element: <LetterPage /> },
+            { path: '/settings', element: <SettingsPage /> },
           ],
         },
         { path: '*', element: <NotFoundPage /> },

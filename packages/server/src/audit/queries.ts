@@ -187,3 +187,18 @@ export async function findLegacyEnd(db: Executor) {
   `.execute(db);
   return result.rows[0]!;
 }
+
+/** The newest entries about one subject with one of the given actions (a login history). */
+export async function listAuditEntriesAbout(
+  db: Executor,
+  options: { subject: string; actions: readonly string[]; limit: number },
+) {
+  return db
+    .selectFrom('audit_log')
+    .select(['at', 'action', 'details'])
+    .where('subject', '=', options.subject)
+    .where('action', 'in', options.actions)
+    .orderBy('at', 'desc')
+    .limit(options.limit)
+    .execute();
+}

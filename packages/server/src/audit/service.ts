@@ -6,6 +6,7 @@ import {
   appendIfHeadIs,
   insertChainedEntries,
   insertChainedEntry,
+  listAuditEntriesAbout,
   lockChainHead,
   lockChainHeads,
 } from './queries.js';
@@ -25,6 +26,7 @@ export type AuditAction =
   | 'login.locked_out'
   | 'session.ended'
   | 'session.revoked'
+  | 'mailbox.anti_phishing_changed'
   | 'letter.opened'
   | 'sender.created'
   | 'sender.key_added'
@@ -289,4 +291,17 @@ export function sortKeys(value: unknown): unknown {
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([key, entry]) => [key, sortKeys(entry)]),
   );
+}
+
+/** The newest events about a subject (a mailbox), for its owner's login history. */
+export async function listAuditEventsAbout(
+  db: Db,
+  options: { subject: string; actions: readonly AuditAction[]; limit: number },
+): Promise<Array<{ at: Date; action: AuditAction; details: Record<string, unknown> }>> {
+  const rows = await listAuditEntriesAbout(db, options);
+  return rows.map((row) => ({
+    at: row.at,
+    action: row.action as AuditAction,
+    details: row.details,
+  }));
 }

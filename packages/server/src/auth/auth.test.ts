@@ -23,10 +23,12 @@ import { generateSyntheticNationalId, parseNationalId } from '../mailboxes/natio
 import { checkPassphrase, createMailbox, mailboxIdQueryFor } from '../mailboxes/service.js';
 import { ipBucketKey, loginLimits } from './rate-limit.js';
 import { type AuthContext, authRoutes } from './routes.js';
-import { requireRecipient, sessionCookieName, sessionIdOf } from './sessions.js';
+import { requireRecipient, sessionCookieNameFor, sessionIdOf } from './sessions.js';
 
 const publicUrl = 'https://kuvert.test';
 const passphrase = 'lamp orbit cinnamon tide';
+/** `__Host-kuvert_session`: the public URL is https. */
+const sessionCookieName = sessionCookieNameFor(publicUrl);
 
 let db: Db;
 let app: Awaited<ReturnType<typeof buildTestApp>>;
@@ -362,14 +364,31 @@ describe('POST /api/session', () => {
     expect(response.headers['cache-control']).toBe('no-store');
 
     const cookie = setCookieHeader(response)!;
+    // RFC 6265bis §4.1.3.2: __Host- on an https origin, so Secure, Path=/ and no Domain.
+    expect(cookie).toMatch(/^__Host-kuvert_session=[A-Za-z0-9_-]{43};/);
     const attributes = cookie.split(';').map((part) => part.trim().toLowerCase());
-    expect(attributes[0]).toMatch(new RegExp(`^${sessionCookieName}=[a-z0-9_-]{43}$`));
     expect(attributes).toContain('httponly');
     expect(attributes).toContain('secure');
     expect(attributes).toContain('samesite=strict');
     expect(attributes).toContain('path=/');
+    expect(attributes.some((a) => a.startsWith('domain'))).toBe(false);
     // A session cookie: it ends with the browser, the server enforces the timeouts.
     expect(attributes.some((a) => a.startsWith('max-age') || a.startsWith('expires'))).toBe(false);
+
+    // The device cookie (OWASP device cookies): long-lived, HttpOnly, Secure, SameSite=Strict.
+    const device = (response.headers['set-cookie'] as string[])[1]!;
+    expect(device).toMatch(new RegExp(`^__Host-kuvert_device=v1\\.${recipient.mailboxId}\\.`));
+    const deviceAttributes = device.split(';').map((part) => part.trim().toLowerCase());
+    expect(deviceAttributes).toEqual(
+      expect.arrayContaining([
+        'httponly',
+        'secure',
+        'samesite=strict',
+        'path=/',
+        `max-age=${180 * 24 * 3600}`,
+      ]),
+    );
+    expect(deviceAttributes.some((a) => a.startsWith('domain'))).toBe(false);
 
     const token = sessionTokenOf(response)!;
     const row = await sessionRow(token);
@@ -445,7 +464,7 @@ describe('POST /api/session', () => {
       .where('subject', '=', recipient.mailboxId)
       .orderBy('seq', 'desc')
       .executeTakeFirstOrThrow();
-    expect(failure.details).toEqual({ reason: 'totp_replayed', ip });
+    expect(failure.details).toMatchObject({ reason: 'totp_replayed', ip });
   });
 
   it('refuses a code two steps away', async () => {
@@ -457,7 +476,7 @@ describe('POST /api/session', () => {
     expect(response.statusCode).toBe(401);
   });
 
-  it(`refuses the ${loginLimits.perAccount + 1}th attempt after ${loginLimits.perAccount} failures on one account, even from other addresses`, async () => {
+  it(`makes the attempt after ${loginLimits.perAccount} failures on one account wait, even from other addresses`, async () => {
     const recipient = await openMailbox();
     for (let i = 0; i < loginLimits.perAccount; i++) {
       const failed = await logIn(
@@ -470,7 +489,7 @@ describe('POST /api/session', () => {
       );
       expect(failed.statusCode).toBe(401);
     }
-    // Even the right passphrase and code: the limit applies before anything is checked.
+    // Even the right passphrase and code: the wait applies before anything is checked.
     const limited = await logIn(
       { nationalId: recipient.nationalId, password: passphrase, totp: codeFor(recipient) },
       { ip: nextIp() },
@@ -478,17 +497,22 @@ describe('POST /api/session', () => {
     expect(limited.statusCode).toBe(429);
     expect(limited.json()).toMatchObject({ code: 'rate_limited', status: 429 });
     const retryAfter = Number(limited.headers['retry-after']);
-    expect(retryAfter).toBeGreaterThan(loginLimits.windowSeconds - 60);
-    expect(retryAfter).toBeLessThanOrEqual(loginLimits.windowSeconds);
+    expect(retryAfter).toBeGreaterThan(loginLimits.firstDelaySeconds - 5);
+    expect(retryAfter).toBeLessThanOrEqual(loginLimits.firstDelaySeconds);
     expect(limited.json().retryAfter).toBe(retryAfter);
+    expect(limited.json().detail).toBe(
+      `Too many failed logins. Wait ${retryAfter} seconds and try again.`,
+    );
     expect(limited.headers['set-cookie']).toBeUndefined();
 
     // The account bucket is a keyed hash; the number is not in login_attempts.
     const buckets = await db.selectFrom('login_attempts').select('bucket').execute();
     expect(buckets.some((row) => row.bucket.includes(recipient.nationalId))).toBe(false);
 
-    // Once the failures are older than the window, the account opens again.
-    await sql`update login_attempts set at = at - interval '16 minutes'`.execute(db);
+    // Once the wait has passed, the account opens again.
+    await sql`update login_attempts set at = at - make_interval(secs => ${loginLimits.firstDelaySeconds})`.execute(
+      db,
+    );
     await logInAs(recipient);
   });
 
@@ -819,7 +843,13 @@ describe('what is written down', () => {
       'login.failed',
       'login.succeeded',
     ]);
-    expect(entries[1]!.details).toEqual({ reason: 'wrong_password', ip });
+    expect(entries[1]!.details).toEqual({
+      reason: 'wrong_password',
+      method: 'password+totp',
+      ip,
+      device: { browser: null, os: null },
+      trustedDevice: false,
+    });
     expect(entries[2]!.details).toMatchObject({ method: 'password+totp', ip });
 
     const all = JSON.stringify(await db.selectFrom('audit_log').selectAll().execute());

@@ -84,59 +84,131 @@ export async function revokeSession(db: Executor, id: Buffer) {
     .executeTakeFirst();
 }
 
-// ---------------------------------------------------------------------------------------
-// Login attempts
-
-/** Insert one pending (failed until proven otherwise) attempt per bucket; returns the ids. */
-export async function insertLoginAttempts(db: Executor, buckets: string[]): Promise<string[]> {
-  const rows = await db
-    .insertInto('login_attempts')
-    .values(buckets.map((bucket) => ({ bucket, succeeded: false })))
-    .returning(['id'])
-    .execute();
-  return rows.map((row) => row.id);
-}
-
-export async function countRecentFailures(
+/** The live sessions of a mailbox, most recently used first. */
+export async function listLiveSessions(
   db: Executor,
-  bucket: string,
-  windowSeconds: number,
-): Promise<number> {
-  const row = await db
-    .selectFrom('login_attempts')
-    .select(sql<string>`count(*)`.as('failures'))
-    .where('bucket', '=', bucket)
-    .where('succeeded', '=', false)
-    .where('at', '>', secondsAgo(windowSeconds))
-    .executeTakeFirstOrThrow();
-  return Number(row.failures);
+  mailboxId: string,
+  limits: { idleSeconds: number },
+) {
+  return db
+    .selectFrom('sessions')
+    .select(['id', 'auth_level', 'user_agent', 'created_at', 'last_seen_at', 'expires_at'])
+    .where('mailbox_id', '=', mailboxId)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', sql<Date>`now()`)
+    .where('last_seen_at', '>', secondsAgo(limits.idleSeconds))
+    .orderBy('last_seen_at', 'desc')
+    .orderBy('created_at', 'desc')
+    .execute();
 }
 
 /**
- * Seconds until the bucket has fewer than `limit` failures in the window: when the
- * limit-th most recent failure ages out of it.
+ * Revoke one live session of a mailbox. Scoped by the mailbox in the query itself, so another
+ * mailbox's session id finds nothing, exactly like an id that does not exist.
  */
-export async function secondsUntilBelowLimit(
-  db: Executor,
-  bucket: string,
-  limit: number,
-  windowSeconds: number,
-): Promise<number> {
-  const row = await db
-    .selectFrom('login_attempts')
-    .select(
-      sql<string>`extract(epoch from (at + make_interval(secs => ${windowSeconds}) - now()))`.as(
-        'seconds',
-      ),
-    )
-    .where('bucket', '=', bucket)
-    .where('succeeded', '=', false)
-    .where('at', '>', secondsAgo(windowSeconds))
-    .orderBy('at', 'desc')
-    .offset(limit - 1)
-    .limit(1)
+export async function revokeSessionOfMailbox(db: Executor, mailboxId: string, id: Buffer) {
+  return db
+    .updateTable('sessions')
+    .set({ revoked_at: sql<Date>`now()` })
+    .where('mailbox_id', '=', mailboxId)
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', sql<Date>`now()`)
+    .returning(['id'])
     .executeTakeFirst();
-  return row ? Number(row.seconds) : 0;
+}
+
+/** Revoke every live session of a mailbox but one (or all, without `exceptId`). */
+export async function revokeSessionsOfMailbox(
+  db: Executor,
+  mailboxId: string,
+  exceptId: Buffer | undefined,
+) {
+  let query = db
+    .updateTable('sessions')
+    .set({ revoked_at: sql<Date>`now()` })
+    .where('mailbox_id', '=', mailboxId)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', sql<Date>`now()`);
+  if (exceptId) query = query.where('id', '!=', exceptId);
+  return query.returning(['id']).execute();
+}
+
+// ---------------------------------------------------------------------------------------
+// Login attempts
+
+/**
+ * Insert one pending (failed until proven otherwise) attempt per bucket and, in the same
+ * statement, read each bucket's earlier failures within the window: how many, and how many
+ * seconds ago the latest was. One round trip and one commit on the login path. The rows this
+ * statement inserts are not visible to its own select (PostgreSQL runs data-modifying CTEs on
+ * the statement's snapshot), so "earlier" excludes this attempt by construction.
+ */
+export async function insertLoginAttemptsAndCount(
+  db: Executor,
+  options: { buckets: string[]; windowSeconds: number },
+): Promise<{
+  ids: string[];
+  earlier: Map<string, { failures: number; secondsSinceLatest: number }>;
+}> {
+  const values = sql.join(options.buckets.map((bucket) => sql`(${bucket}, false)`));
+  const result = await sql<{
+    kind: 'id' | 'stats';
+    id: string | null;
+    bucket: string | null;
+    failures: string | null;
+    since: string | null;
+  }>`
+    with inserted as (
+      insert into login_attempts (bucket, succeeded) values ${values} returning id
+    ), earlier as (
+      select bucket, count(*) as failures, extract(epoch from (now() - max(at))) as since
+      from login_attempts
+      where bucket in (${sql.join(options.buckets)}) and not succeeded
+        and at > ${secondsAgo(options.windowSeconds)}
+      group by bucket
+    )
+    select 'id' as kind, id::text as id, null as bucket, null as failures, null as since from inserted
+    union all
+    select 'stats', null, bucket, failures::text, since::text from earlier
+  `.execute(db);
+  const ids: string[] = [];
+  const earlier = new Map<string, { failures: number; secondsSinceLatest: number }>();
+  for (const row of result.rows) {
+    if (row.kind === 'id' && row.id !== null) ids.push(row.id);
+    else if (row.bucket !== null) {
+      earlier.set(row.bucket, {
+        failures: Number(row.failures),
+        secondsSinceLatest: row.since === null ? Number.POSITIVE_INFINITY : Number(row.since),
+      });
+    }
+  }
+  return { ids, earlier };
+}
+
+/**
+ * The failures of a bucket within the window (other than the caller's own pending rows), and
+ * how many seconds ago the latest of them was.
+ */
+export async function recentFailures(
+  db: Executor,
+  options: { bucket: string; windowSeconds: number; excludeIds: string[] },
+): Promise<{ failures: number; secondsSinceLatest: number }> {
+  let query = db
+    .selectFrom('login_attempts')
+    .select([
+      sql<string>`count(*)`.as('failures'),
+      sql<string | null>`extract(epoch from (now() - max(at)))`.as('since'),
+    ])
+    .where('bucket', '=', options.bucket)
+    .where('succeeded', '=', false)
+    .where('at', '>', secondsAgo(options.windowSeconds));
+  if (options.excludeIds.length > 0) query = query.where('id', 'not in', options.excludeIds);
+  const row = await query.executeTakeFirstOrThrow();
+  return {
+    failures: Number(row.failures),
+    secondsSinceLatest: row.since === null ? Number.POSITIVE_INFINITY : Number(row.since),
+  };
 }
 
 export async function deleteLoginAttempts(db: Executor, ids: string[]): Promise<void> {

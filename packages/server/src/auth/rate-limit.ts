@@ -4,24 +4,45 @@ import { lookupHash } from '../documents/envelope.js';
 import type { MasterKeys } from '../documents/master-keys.js';
 import { KuvertError } from '../errors.js';
 import {
-  countRecentFailures,
   deleteLoginAttempts,
   deleteLoginAttemptsOlderThan,
-  insertLoginAttempts,
+  insertLoginAttemptsAndCount,
   markLoginAttemptsSucceeded,
-  secondsUntilBelowLimit,
+  recentFailures,
 } from './queries.js';
 
 /**
- * Login rate limits (security invariant 6), counted in PostgreSQL so that every server
- * behind the load balancer sees the same numbers. Per account it stops guessing one
- * person's passphrase; per address it stops spraying many accounts from one machine.
+ * Login throttling (security invariant 6), counted in PostgreSQL so that every server behind
+ * the load balancer sees the same numbers. Per account it slows guessing one person's
+ * passphrase; per address it slows spraying many accounts from one machine.
+ *
+ * Not a lock-out of fixed length but growing delays (OWASP Authentication Cheat Sheet,
+ * "Account Lockout": exponential back-off): a few failures are free, then each further
+ * attempt must wait twice as long after the latest failure as the one before, up to a cap.
+ * An attacker gets a handful of guesses an hour; the owner, who has eID and a device cookie
+ * (device-cookie.ts) to get past the account bucket, never waits for the attacker.
  */
 export const loginLimits = {
-  windowSeconds: 15 * 60,
+  /** Failures older than this no longer count. */
+  windowSeconds: 60 * 60,
+  /** Failures on one account (keyed hash of the number) before delays begin. */
   perAccount: 5,
+  /** Failures from one address (/64 for IPv6) before delays begin. */
   perIp: 30,
+  /** Failures from one device that holds the account's device cookie before delays begin. */
+  perDevice: 5,
+  /** The wait after the first failure beyond the free ones; it doubles with each further one. */
+  firstDelaySeconds: 30,
+  maxDelaySeconds: 15 * 60,
 } as const;
+
+export type LoginBucketKind = 'account' | 'ip' | 'device';
+
+export interface LoginBucket {
+  kind: LoginBucketKind;
+  /** `account:<keyed hash>`, `ip:<address>` or `device:<mailbox>:<nonce>`. */
+  key: string;
+}
 
 export interface LoginBuckets {
   /** `account:<keyed hash>`: the number itself never lands in login_attempts. */
@@ -29,19 +50,58 @@ export interface LoginBuckets {
   ip: string;
 }
 
+const freeFailures: Record<LoginBucketKind, number> = {
+  account: loginLimits.perAccount,
+  ip: loginLimits.perIp,
+  device: loginLimits.perDevice,
+};
+
+/** Seconds an attempt must wait after the latest failure, once a bucket has `failures`. */
+export function delayAfterFailures(kind: LoginBucketKind, failures: number): number {
+  const beyond = failures - freeFailures[kind];
+  if (beyond < 0) return 0;
+  return Math.min(loginLimits.maxDelaySeconds, loginLimits.firstDelaySeconds * 2 ** beyond);
+}
+
 /** The problem for a refused attempt; routes copy `retryAfterSeconds` into Retry-After. */
 export class LoginRateLimitedError extends KuvertError {
   constructor(
     readonly retryAfterSeconds: number,
-    bucket: 'account' | 'ip',
+    bucket: LoginBucketKind,
   ) {
-    const minutes = Math.max(1, Math.ceil(retryAfterSeconds / 60));
     super(
       'rate_limited',
-      `Too many failed logins. Wait ${minutes} minute${minutes === 1 ? '' : 's'} and try again.`,
-      { logReason: `${bucket} limit reached`, fields: { retryAfter: retryAfterSeconds } },
+      `Too many failed logins. Wait ${waitText(retryAfterSeconds)} and try again.`,
+      {
+        logReason: `${bucket} delay`,
+        fields: { retryAfter: retryAfterSeconds },
+      },
     );
   }
+}
+
+function waitText(seconds: number): string {
+  if (seconds < 60) return `${seconds} second${seconds === 1 ? '' : 's'}`;
+  const minutes = Math.ceil(seconds / 60);
+  return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+}
+
+/**
+ * The buckets an attempt counts in: its own device's bucket alone when it comes with a valid
+ * device cookie for the account it names, else the account's and the address's.
+ */
+export function bucketsForAttempt(options: {
+  buckets: LoginBuckets;
+  trustedDevice: { mailboxId: string; nonce: string } | undefined;
+}): LoginBucket[] {
+  const { trustedDevice } = options;
+  if (trustedDevice) {
+    return [{ kind: 'device', key: `device:${trustedDevice.mailboxId}:${trustedDevice.nonce}` }];
+  }
+  return [
+    { kind: 'account', key: options.buckets.account },
+    { kind: 'ip', key: options.buckets.ip },
+  ];
 }
 
 export function loginBuckets(options: {
@@ -85,66 +145,74 @@ function ipv6Groups(address: string): string[] {
 
 export interface LoginReservation {
   ids: string[];
+  buckets: LoginBucket[];
 }
 
 /**
  * Count this attempt before checking any credential: insert it as a failure first, then
- * count. Concurrent attempts on other servers see each other's rows, so a burst cannot
- * slip more than the limit through between a check and a write. A refused attempt is
- * removed again, so hammering a locked bucket does not extend the lock.
+ * look at the others. Concurrent attempts on other servers see each other's rows, so a burst
+ * cannot slip through between a check and a write. A refused attempt is removed again, so
+ * hammering a throttled bucket does not lengthen its wait.
  */
 export async function reserveLoginAttempt(options: {
   db: Executor;
-  buckets: LoginBuckets;
+  buckets: LoginBucket[];
 }): Promise<LoginReservation> {
   const { db, buckets } = options;
-  const { windowSeconds } = loginLimits;
-  const ids = await insertLoginAttempts(db, [buckets.account, buckets.ip]);
-  const checks = [
-    { kind: 'account', bucket: buckets.account, limit: loginLimits.perAccount },
-    { kind: 'ip', bucket: buckets.ip, limit: loginLimits.perIp },
-  ] as const;
-  for (const check of checks) {
-    const failures = await countRecentFailures(db, check.bucket, windowSeconds);
-    if (failures > check.limit) {
+  const { ids, earlier } = await insertLoginAttemptsAndCount(db, {
+    buckets: buckets.map((bucket) => bucket.key),
+    windowSeconds: loginLimits.windowSeconds,
+  });
+  for (const bucket of buckets) {
+    const recent = earlier.get(bucket.key) ?? { failures: 0, secondsSinceLatest: Infinity };
+    const delay = delayAfterFailures(bucket.kind, recent.failures);
+    // A concurrent attempt's row can be stamped a hair after this statement's now(): with no
+    // delay due, that must not turn into a wait of a second.
+    const wait = delay - Math.max(0, recent.secondsSinceLatest);
+    if (delay > 0 && wait > 0) {
       await deleteLoginAttempts(db, ids);
-      const seconds = await secondsUntilBelowLimit(db, check.bucket, check.limit, windowSeconds);
-      throw new LoginRateLimitedError(Math.max(1, Math.ceil(seconds)), check.kind);
+      throw new LoginRateLimitedError(Math.max(1, Math.ceil(wait)), bucket.kind);
     }
   }
-  return { ids };
+  return { ids, buckets };
+}
+
+export interface ThrottleStarted {
+  limit: LoginBucketKind;
+  failures: number;
+  retryAfterSeconds: number;
 }
 
 /**
- * The buckets whose failures have just reached their limit, so that the next attempt will be
- * refused: the moment a lock-out begins, for the audit log. Called after a failure settled.
+ * Turn the reserved rows into successes (they stop counting) or leave them as failures. For
+ * a failure, returns the buckets that now make the next attempt wait: the lock-outs, for
+ * the audit log. One entry per failure at most, and failures are themselves throttled, so
+ * an attacker cannot fill the log faster than the delays allow.
  */
-export async function bucketsJustLocked(options: {
-  db: Executor;
-  buckets: LoginBuckets;
-}): Promise<Array<'account' | 'ip'>> {
-  const { db, buckets } = options;
-  const { windowSeconds } = loginLimits;
-  const locked: Array<'account' | 'ip'> = [];
-  if ((await countRecentFailures(db, buckets.account, windowSeconds)) === loginLimits.perAccount) {
-    locked.push('account');
-  }
-  if ((await countRecentFailures(db, buckets.ip, windowSeconds)) === loginLimits.perIp) {
-    locked.push('ip');
-  }
-  return locked;
-}
-
-/** Turn the reserved rows into successes (they stop counting) or leave them as failures. */
 export async function settleLoginAttempt(options: {
   db: Executor;
   reservation: LoginReservation;
   succeeded: boolean;
-}): Promise<void> {
-  if (options.succeeded) await markLoginAttemptsSucceeded(options.db, options.reservation.ids);
+}): Promise<ThrottleStarted[]> {
+  const { db, reservation } = options;
+  const started: ThrottleStarted[] = [];
+  if (options.succeeded) {
+    await markLoginAttemptsSucceeded(db, reservation.ids);
+  } else {
+    for (const bucket of reservation.buckets) {
+      const { failures } = await recentFailures(db, {
+        bucket: bucket.key,
+        windowSeconds: loginLimits.windowSeconds,
+        excludeIds: [],
+      });
+      const retryAfterSeconds = delayAfterFailures(bucket.kind, failures);
+      if (retryAfterSeconds > 0) started.push({ limit: bucket.kind, failures, retryAfterSeconds });
+    }
+  }
   // Rows older than the window are never read again. Pruning now and then on the login
   // path keeps the table small without a scheduled job.
   if (Math.random() < 0.01) {
-    await deleteLoginAttemptsOlderThan(options.db, loginLimits.windowSeconds);
+    await deleteLoginAttemptsOlderThan(db, loginLimits.windowSeconds);
   }
+  return started;
 }

@@ -2,7 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppContext } from '../context.js';
 import { KuvertError } from '../errors.js';
+import { accountRoutes } from './account-routes.js';
 import { assertSameOrigin } from './csrf.js';
+import { deviceCookie, readDeviceCookie } from './device-cookie.js';
 import { LoginRateLimitedError } from './rate-limit.js';
 import { LoginBody, presentSession, SessionBody } from './schemas.js';
 import { describeSession, logIn, logOut } from './service.js';
@@ -22,6 +24,8 @@ export type AuthContext = Pick<AppContext, 'config' | 'db' | 'keys'>;
 export function authRoutes(context: AuthContext): FastifyPluginAsyncTypebox {
   const { config, db, keys } = context;
   return async (app) => {
+    await app.register(accountRoutes(context));
+
     app.post(
       '/session',
       {
@@ -30,7 +34,7 @@ export function authRoutes(context: AuthContext): FastifyPluginAsyncTypebox {
           tags: ['recipient'],
           summary: 'Log in with national identity number, passphrase and authenticator code',
           description:
-            'Sets the HttpOnly session cookie and returns the CSRF token. Every failure answers 401 login_failed, whatever was wrong; too many failures answer 429 rate_limited with Retry-After.',
+            'Sets the HttpOnly session cookie and a long-lived device cookie, and returns the CSRF token. Every failure answers 401 login_failed, whatever was wrong; after a few failures, an attempt made too soon answers 429 rate_limited with Retry-After and `retryAfter` (seconds). Failures from a browser holding a device cookie for the account wait in their own bucket.',
           body: LoginBody,
           response: { 200: SessionBody },
         },
@@ -47,7 +51,8 @@ export function authRoutes(context: AuthContext): FastifyPluginAsyncTypebox {
           totp: request.body.totp,
           ip: request.ip,
           userAgent: request.headers['user-agent'],
-          presentedToken: readSessionToken(request),
+          presentedToken: readSessionToken(request, config.KUVERT_PUBLIC_URL),
+          device: readDeviceCookie({ request, publicUrl: config.KUVERT_PUBLIC_URL, keys }),
         }).catch((error: unknown) => {
           // RFC 9110 §10.2.3 / RFC 6585 §4: tell the client when to try again.
           if (error instanceof LoginRateLimitedError) {
@@ -55,7 +60,10 @@ export function authRoutes(context: AuthContext): FastifyPluginAsyncTypebox {
           }
           throw error;
         });
-        reply.header('set-cookie', sessionCookie(loggedIn.token));
+        reply.header('set-cookie', [
+          sessionCookie(loggedIn.token, config.KUVERT_PUBLIC_URL),
+          deviceCookie(loggedIn.deviceCookie, config.KUVERT_PUBLIC_URL),
+        ]);
         // A public route, so the no-store of the recipient level does not apply: set it here.
         reply.header('cache-control', 'no-store');
         return presentSession(loggedIn);
@@ -100,7 +108,7 @@ export function authRoutes(context: AuthContext): FastifyPluginAsyncTypebox {
         const recipient = request.recipient;
         if (!recipient) throw new KuvertError('unauthenticated');
         await logOut({ db, keys: context.keys, recipient, ip: request.ip });
-        reply.header('set-cookie', expiredSessionCookie());
+        reply.header('set-cookie', expiredSessionCookie(config.KUVERT_PUBLIC_URL));
         return reply.code(204).send(null);
       },
     );

@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox';
 import type { Language } from '../db/schema.js';
+import { antiPhishingPhraseMaxLength } from '../mailboxes/anti-phishing.js';
 import { passphraseMaxLength } from '../mailboxes/service.js';
 import { SafeText } from '../safe-text.js';
 import type { RecipientSession } from './sessions.js';
@@ -58,3 +59,103 @@ export function presentSession(options: {
     expiresAt: options.session.expiresAt.toISOString(),
   };
 }
+
+// ---------------------------------------------------------------------------------------
+// The person's own sessions, login history and anti-phishing phrase (/api/me/…)
+
+const Device = Type.Object(
+  {
+    browser: Type.Union([Type.String(), Type.Null()], {
+      description: 'Browser and major version, e.g. "Firefox 133"; null when not recognised.',
+    }),
+    os: Type.Union([Type.String(), Type.Null()], {
+      description: 'Operating system, e.g. "Windows"; null when not recognised.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const SessionList = Type.Object(
+  {
+    sessions: Type.Array(
+      Type.Object(
+        {
+          id: Type.String({
+            pattern: '^[0-9a-f]{64}$',
+            description: 'Names the session for revoking it.',
+          }),
+          device: Device,
+          authLevel: Type.String(),
+          createdAt: Type.String({ format: 'date-time' }),
+          lastSeenAt: Type.String({ format: 'date-time' }),
+          expiresAt: Type.String({ format: 'date-time' }),
+          current: Type.Boolean({ description: 'The session of the device asking.' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type SessionList = Static<typeof SessionList>;
+
+export const SessionIdParams = Type.Object(
+  { sessionId: Type.String({ minLength: 1, maxLength: 128 }) },
+  { additionalProperties: false },
+);
+
+export const RevokeSessionsQuery = Type.Object(
+  {
+    everywhere: Type.Optional(
+      Type.Boolean({
+        description: 'Also end the session asking (log out everywhere); by default it stays.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const RevokedSessions = Type.Object(
+  { revoked: Type.Integer({ minimum: 0, description: 'How many sessions were ended.' }) },
+  { additionalProperties: false },
+);
+
+export const LoginHistory = Type.Object(
+  {
+    entries: Type.Array(
+      Type.Object(
+        {
+          at: Type.String({ format: 'date-time' }),
+          outcome: Type.Union([
+            Type.Literal('succeeded'),
+            Type.Literal('failed'),
+            Type.Literal('locked_out'),
+          ]),
+          method: Type.Union([Type.String(), Type.Null()]),
+          device: Device,
+          network: Type.Union([Type.String(), Type.Null()], {
+            description: 'The IPv4 /24 or IPv6 /48 the attempt came from; never a full address.',
+          }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const AntiPhishingBody = Type.Object(
+  {
+    phrase: SafeText({
+      minLength: 1,
+      maxLength: 256,
+      description: `The personal phrase every notification email shows; at most ${antiPhishingPhraseMaxLength} characters after trimming.`,
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const AntiPhishingPhrase = Type.Object(
+  { phrase: Type.Union([Type.String(), Type.Null()]) },
+  { additionalProperties: false },
+);

@@ -21,14 +21,15 @@ import {
   passwordHashOptions,
   totpFor,
 } from '../mailboxes/service.js';
+import { type DeviceCookie, signDeviceCookie } from './device-cookie.js';
+import { describeDevice } from './devices.js';
 import {
-  bucketsJustLocked,
+  bucketsForAttempt,
   loginBuckets,
-  loginLimits,
   reserveLoginAttempt,
   settleLoginAttempt,
 } from './rate-limit.js';
-import { endSession, type RecipientSession, startSession } from './sessions.js';
+import { endSession, type RecipientSession, rotateSession } from './sessions.js';
 
 export const passwordTotpLevel = 'password+totp';
 
@@ -43,7 +44,19 @@ export interface LoggedIn {
   token: string;
   session: RecipientSession;
   mailbox: { id: string; language: Language };
+  /** A fresh device cookie value for this browser (device-cookie.ts). */
+  deviceCookie: string;
 }
+
+/**
+ * The passphrase check, behind an object so that tests can watch it run (enumeration: the
+ * argon2 verification runs for unknown numbers too). Always the real argon2.
+ */
+export const passphraseVerifier = {
+  verify(passwordHash: string, password: string): Promise<boolean> {
+    return verify(passwordHash, password);
+  },
+};
 
 /**
  * A hash to verify against when the number has no mailbox, so that an unknown number costs
@@ -66,6 +79,10 @@ const dummyTotpSecret = randomBytes(20);
  *    says which part was wrong.
  * 3. The accepted TOTP step is claimed in the database, so a code works once (RFC 6238 §5.2).
  * 4. Any session the browser presented is revoked before the new one is made (no fixation).
+ *
+ * Failures count per account and per address, or, when the browser holds a valid device
+ * cookie for this very mailbox, in that device's own bucket: failures from elsewhere never
+ * make the owner's device wait (rate-limit.ts, device-cookie.ts).
  */
 export async function logIn(options: {
   db: Db;
@@ -77,19 +94,30 @@ export async function logIn(options: {
   ip: string;
   userAgent: string | undefined;
   presentedToken: string | undefined;
+  /** The verified device cookie the browser sent, if any, for whichever mailbox. */
+  device?: DeviceCookie | undefined;
   /** Milliseconds since the epoch; tests move it to make codes for other time steps. */
   now?: number;
 }): Promise<LoggedIn> {
   const { db, keys, ip } = options;
-  const buckets = loginBuckets({ nationalId: options.nationalId, ip, keys });
-  const reservation = await reserveLoginAttempt({ db, buckets });
-
   const parsed = parseNationalId(options.nationalId, { acceptSynthetic: options.acceptSynthetic });
   const credentials = parsed.ok
     ? await findLoginCredentials(db, nationalIdLookupHash(parsed.value, keys))
     : undefined;
 
-  const passwordMatches = await verify(
+  // Only a cookie for the mailbox being logged in to counts; any other is ignored, so the
+  // choice of bucket says nothing about whether the number has a mailbox.
+  const trustedDevice =
+    options.device && credentials && options.device.mailboxId === credentials.id
+      ? options.device
+      : undefined;
+  const buckets = bucketsForAttempt({
+    buckets: loginBuckets({ nationalId: options.nationalId, ip, keys }),
+    trustedDevice,
+  });
+  const reservation = await reserveLoginAttempt({ db, buckets });
+
+  const passwordMatches = await passphraseVerifier.verify(
     credentials?.password_hash ?? (await dummyHash()),
     normalisePassphrase(options.password),
   );
@@ -108,65 +136,80 @@ export async function logIn(options: {
   if (!credentials) reason = 'unknown_account';
   else if (!passwordMatches) reason = 'wrong_password';
   else if (step === undefined) reason = 'wrong_totp';
-  else if (!(await claimTotpStep(db, credentials.id, step))) reason = 'totp_replayed';
 
-  if (reason !== undefined || !credentials) {
-    await settleLoginAttempt({ db, reservation, succeeded: false });
-    const locked = await bucketsJustLocked({ db, buckets });
-    // Each entry commits on its own (nothing else is written here), so no transaction holds
-    // the locks of two chains.
+  // Coarse and client-chosen, but enough for the owner's login history to say "Firefox on
+  // Windows" beside each attempt.
+  const device = describeDevice(options.userAgent);
+  let started: { token: string; session: RecipientSession } | undefined;
+  if (reason === undefined && credentials && step !== undefined) {
+    // Rare, and slow (a new argon2 hash): made before the transaction, not while it holds locks.
+    const upgradedHash = passwordHashNeedsUpgrade(credentials.password_hash)
+      ? await hashPassphrase(options.password)
+      : undefined;
+    // One transaction for everything a login writes: the TOTP step, the attempt's success,
+    // the session and the audit entry commit together (one commit on the hot path).
+    started = await db.transaction().execute(async (tx) => {
+      if (!(await claimTotpStep(tx, credentials.id, step))) return undefined;
+      await settleLoginAttempt({ db: tx, reservation, succeeded: true });
+      if (upgradedHash) await updatePasswordHash(tx, credentials.id, upgradedHash);
+      const created = await rotateSession({
+        tx,
+        keys,
+        presentedToken: options.presentedToken,
+        mailboxId: credentials.id,
+        authLevel: passwordTotpLevel,
+        userAgent: options.userAgent,
+        ip,
+        reason: 'replaced_by_login',
+      });
+      await appendAuditEvent(tx, keys, {
+        actor: `mailbox:${credentials.id}`,
+        action: 'login.succeeded',
+        subject: credentials.id,
+        details: {
+          method: passwordTotpLevel,
+          sessionId: created.session.sessionId,
+          ip,
+          device,
+          trustedDevice: trustedDevice !== undefined,
+        },
+      });
+      return created;
+    });
+    if (!started) reason = 'totp_replayed';
+  }
+
+  if (!started || !credentials) {
+    const throttled = await settleLoginAttempt({ db, reservation, succeeded: false });
     await appendAuditEvent(db, keys, {
       actor: 'anonymous',
       action: 'login.failed',
       subject: credentials?.id ?? null,
-      details: { reason: reason ?? 'unknown_account', ip },
+      details: {
+        reason: reason ?? 'unknown_account',
+        method: passwordTotpLevel,
+        ip,
+        device,
+        trustedDevice: trustedDevice !== undefined,
+      },
     });
-    // Once per lock-out, when it begins; the refused attempts during it are not written,
-    // so hammering a locked account cannot fill the append-only log.
-    for (const limit of locked) {
+    // The waits this failure started or lengthened: at most one entry per bucket and
+    // failure, and failures are themselves throttled, so the log cannot be flooded.
+    for (const lockOut of throttled) {
       await appendAuditEvent(db, keys, {
         actor: 'anonymous',
         action: 'login.locked_out',
-        subject: limit === 'account' ? (credentials?.id ?? null) : null,
-        details: { limit, ip, minutes: loginLimits.windowSeconds / 60 },
+        subject: lockOut.limit === 'ip' ? null : (credentials?.id ?? null),
+        details: { ...lockOut, ip },
       });
     }
     throw new KuvertError('login_failed', undefined, { logReason: reason });
   }
 
-  await settleLoginAttempt({ db, reservation, succeeded: true });
-  if (passwordHashNeedsUpgrade(credentials.password_hash)) {
-    await updatePasswordHash(db, credentials.id, await hashPassphrase(options.password));
-  }
-  const started = await db.transaction().execute(async (tx) => {
-    if (options.presentedToken !== undefined) {
-      const ended = await endSession({ db: tx, token: options.presentedToken });
-      if (ended) {
-        await appendAuditEvent(tx, keys, {
-          actor: `mailbox:${ended.mailboxId}`,
-          action: 'session.ended',
-          subject: ended.mailboxId,
-          details: { reason: 'replaced_by_login', sessionId: ended.sessionId, ip },
-        });
-      }
-    }
-    const created = await startSession({
-      db: tx,
-      mailboxId: credentials.id,
-      authLevel: passwordTotpLevel,
-      userAgent: options.userAgent,
-    });
-    await appendAuditEvent(tx, keys, {
-      actor: `mailbox:${credentials.id}`,
-      action: 'login.succeeded',
-      subject: credentials.id,
-      details: { method: passwordTotpLevel, sessionId: created.session.sessionId, ip },
-    });
-    return created;
-  });
   return {
     ...started,
     mailbox: { id: credentials.id, language: credentials.language },
+    deviceCookie: signDeviceCookie({ mailboxId: credentials.id, keys }),
   };
 }
 

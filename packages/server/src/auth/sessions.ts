@@ -1,8 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { fastifyCookie } from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { appendAuditEvent } from '../audit/service.js';
 import type { AppContext } from '../context.js';
 import type { Executor } from '../db/database.js';
+import type { MasterKeys } from '../documents/master-keys.js';
 import { KuvertError } from '../errors.js';
 import { assertCsrfToken, assertSameOrigin, isStateChanging, newCsrfToken } from './csrf.js';
 import { findLiveSession, insertSession, revokeSession, touchSession } from './queries.js';
@@ -14,7 +16,24 @@ import { findLiveSession, insertSession, revokeSession, touchSession } from './q
  * Sheet for high-value applications.
  */
 
+/** The cookie's name on plain http (development on http://localhost). */
 export const sessionCookieName = 'kuvert_session';
+
+/**
+ * The name the session cookie has for this public URL. On https it carries the `__Host-`
+ * prefix (RFC 6265bis §4.1.3.2): the browser then accepts it only when Secure, with Path=/
+ * and without Domain, so a sibling subdomain cannot plant or shadow it (session fixation
+ * through cookie injection). Browsers refuse `__Host-` cookies on http origins, even on
+ * localhost in some versions, so plain http keeps the bare name.
+ */
+export function sessionCookieNameFor(publicUrl: string): string {
+  return hostPrefixed(sessionCookieName, publicUrl);
+}
+
+/** `__Host-<name>` where the service is reached over https, `<name>` otherwise. */
+export function hostPrefixed(name: string, publicUrl: string): string {
+  return publicUrl.startsWith('https://') ? `__Host-${name}` : name;
+}
 
 export const sessionTimeouts = {
   idleSeconds: 30 * 60,
@@ -52,23 +71,33 @@ export function sessionIdOf(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
 }
 
-/** The session token the browser sent, if it has the shape of one. */
-export function readSessionToken(request: FastifyRequest): string | undefined {
+/** A cookie's value from the request, read with @fastify/cookie's parser. */
+export function readCookie(request: FastifyRequest, name: string): string | undefined {
   const header = request.headers.cookie;
   if (!header) return undefined;
   // The parser from @fastify/cookie, used directly: it then works in every plugin scope
   // without the plugin being registered there (or twice).
-  const token = fastifyCookie.parse(header)[sessionCookieName];
+  return fastifyCookie.parse(header)[name];
+}
+
+/**
+ * The session token the browser sent, if it has the shape of one. Only the name for this
+ * public URL counts: on https a bare `kuvert_session` (which anyone on a sibling subdomain
+ * could set) is ignored.
+ */
+export function readSessionToken(request: FastifyRequest, publicUrl: string): string | undefined {
+  const token = readCookie(request, sessionCookieNameFor(publicUrl));
   return token !== undefined && tokenPattern.test(token) ? token : undefined;
 }
 
 /**
  * The Set-Cookie value for a new session. Secure always (browsers accept it on
- * http://localhost too), SameSite=Strict, and no Max-Age or Expires: the cookie ends with
- * the browser session while the server enforces the real timeouts.
+ * http://localhost too), SameSite=Strict, Path=/ and no Domain (as `__Host-` demands), and no
+ * Max-Age or Expires: the cookie ends with the browser session while the server enforces the
+ * real timeouts.
  */
-export function sessionCookie(token: string): string {
-  return fastifyCookie.serialize(sessionCookieName, token, {
+export function sessionCookie(token: string, publicUrl: string): string {
+  return fastifyCookie.serialize(sessionCookieNameFor(publicUrl), token, {
     httpOnly: true,
     secure: true,
     sameSite: 'strict',
@@ -76,8 +105,8 @@ export function sessionCookie(token: string): string {
   });
 }
 
-export function expiredSessionCookie(): string {
-  return fastifyCookie.serialize(sessionCookieName, '', {
+export function expiredSessionCookie(publicUrl: string): string {
+  return fastifyCookie.serialize(sessionCookieNameFor(publicUrl), '', {
     httpOnly: true,
     secure: true,
     sameSite: 'strict',
@@ -161,12 +190,13 @@ export function requireRecipient(context: Pick<AppContext, 'db' | 'config'>) {
     request: FastifyRequest,
     reply: FastifyReply,
   ): Promise<void> {
-    const token = readSessionToken(request);
+    const publicUrl = context.config.KUVERT_PUBLIC_URL;
+    const token = readSessionToken(request, publicUrl);
     const session = token ? await findSession({ db: context.db, token }) : undefined;
     if (!session) {
       // A stale cookie would be sent on every request; tell the browser to drop it.
-      if (request.headers.cookie?.includes(`${sessionCookieName}=`)) {
-        reply.header('set-cookie', expiredSessionCookie());
+      if (readCookie(request, sessionCookieNameFor(publicUrl)) !== undefined) {
+        reply.header('set-cookie', expiredSessionCookie(publicUrl));
       }
       throw new KuvertError('unauthenticated');
     }
@@ -176,4 +206,44 @@ export function requireRecipient(context: Pick<AppContext, 'db' | 'config'>) {
     }
     request.recipient = session;
   };
+}
+
+export type SessionEndReason = 'replaced_by_login' | 'replaced_by_step_up';
+
+/**
+ * A new session id whenever the authentication of a browser changes (OWASP Session Management
+ * Cheat Sheet, "Renew the Session ID After Any Privilege Level Change"): at login and at
+ * step-up. The session the browser presented, if still live, is revoked and audited in the
+ * same transaction as the new one is made, so a token planted before login (fixation) or
+ * held from before a step-up never carries the new level. Callers set the returned token
+ * with `sessionCookie` and audit the login itself.
+ */
+export async function rotateSession(options: {
+  tx: Executor;
+  keys: MasterKeys;
+  presentedToken: string | undefined;
+  mailboxId: string;
+  authLevel: string;
+  userAgent: string | undefined;
+  ip: string;
+  reason: SessionEndReason;
+}): Promise<{ token: string; session: RecipientSession }> {
+  const { tx } = options;
+  if (options.presentedToken !== undefined) {
+    const ended = await endSession({ db: tx, token: options.presentedToken });
+    if (ended) {
+      await appendAuditEvent(tx, options.keys, {
+        actor: `mailbox:${ended.mailboxId}`,
+        action: 'session.ended',
+        subject: ended.mailboxId,
+        details: { reason: options.reason, sessionId: ended.sessionId, ip: options.ip },
+      });
+    }
+  }
+  return startSession({
+    db: tx,
+    mailboxId: options.mailboxId,
+    authLevel: options.authLevel,
+    userAgent: options.userAgent,
+  });
 }

@@ -47,6 +47,8 @@ export interface MailboxesTable {
   totp_secret_sealed: Buffer;
   /** Last accepted TOTP time step, so one code cannot be used twice. */
   totp_last_step: ColumnType<string | null, number | null | undefined, number | null>;
+  /** The personal anti-phishing phrase, sealed (context `mailbox:<id>:anti-phishing`). */
+  anti_phishing_sealed: ColumnType<Buffer | null, Buffer | null | undefined, Buffer | null>;
   created_at: CreatedAt;
 }
 

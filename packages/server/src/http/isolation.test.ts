@@ -10,6 +10,7 @@ import {
   type TestSender,
   type TestSession,
 } from '../../test/support/factories.js';
+import { startSession } from '../auth/sessions.js';
 import { noStoreAccess } from './no-store.js';
 import { type RouteEntry, routeTable } from './route-table.js';
 
@@ -42,7 +43,21 @@ beforeAll(async () => {
   ids.documentId = document.id;
   owner.session = await loginAs(app, ownerRecipient);
   stranger.session = await loginAs(app, strangerRecipient);
+  ownerMailboxId = ownerRecipient.mailboxId;
+  ids.sessionId = await anotherOwnerSession();
 });
+
+let ownerMailboxId = '';
+/** The id of one more live session of the owner (`:sessionId`), as the list of sessions shows it. */
+async function anotherOwnerSession(): Promise<string> {
+  const started = await startSession({
+    db: kuvert.context.db,
+    mailboxId: ownerMailboxId,
+    authLevel: 'password+totp',
+    userAgent: 'isolation matrix',
+  });
+  return started.session.sessionId;
+}
 afterAll(() => kuvert?.close());
 
 function fill(route: RouteEntry): string {
@@ -114,6 +129,16 @@ describe('no-store on every answer of a private access level (generated from the
         recipient: { nationalId: recipient.nationalId },
       });
     }
+    if (route.method === 'PUT' && route.url === '/api/me/anti-phishing') {
+      return kuvert.app.inject({
+        method: 'PUT',
+        url: route.url,
+        headers: { cookie: owner.session!.cookie, 'x-csrf-token': owner.session!.csrfToken },
+        payload: { phrase: 'heron at dawn' },
+      });
+    }
+    // The matrix above already ended the owner's other session: end a fresh one.
+    if (route.url === '/api/me/sessions/:sessionId') ids.sessionId = await anotherOwnerSession();
     return call(route, owner);
   }
 

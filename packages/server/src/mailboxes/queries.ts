@@ -75,3 +75,24 @@ export function mailboxIdQuery(
 export async function anyMailboxExists(db: Executor): Promise<boolean> {
   return (await db.selectFrom('mailboxes').select('id').limit(1).executeTakeFirst()) !== undefined;
 }
+
+/** The sealed anti-phishing phrase of a mailbox (null when none is set). */
+export async function findAntiPhishingPhrase(db: Executor, mailboxId: string) {
+  return db
+    .selectFrom('mailboxes')
+    .select('anti_phishing_sealed')
+    .where('id', '=', mailboxId)
+    .executeTakeFirst();
+}
+
+export async function updateAntiPhishingPhrase(
+  db: Executor,
+  mailboxId: string,
+  sealed: Buffer | null,
+): Promise<void> {
+  await db
+    .updateTable('mailboxes')
+    .set({ anti_phishing_sealed: sealed })
+    .where('id', '=', mailboxId)
+    .execute();
+}

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import type { AppContext } from '../context.js';
 import type { JobDefinition } from '../jobs/job.js';
+import { openAntiPhishingPhrase } from '../mailboxes/anti-phishing.js';
 import { findNotificationTarget, markLetterNotified } from './queries.js';
 import { renderNewLetterEmail } from './templates.js';
 
@@ -30,9 +31,9 @@ export const notifyLetterJob: JobDefinition<typeof NotifyLetterPayload> = {
  */
 export async function notifyLetter(
   payload: { mailboxId: string; letterId: string },
-  context: Pick<AppContext, 'db' | 'mailer' | 'config' | 'log'>,
+  context: Pick<AppContext, 'db' | 'mailer' | 'config' | 'log' | 'keys'>,
 ): Promise<void> {
-  const { db, mailer, config, log } = context;
+  const { db, mailer, config, log, keys } = context;
   const target = await findNotificationTarget(db, payload);
   const logFields = { job: notifyLetterJob.name, letterId: payload.letterId };
   if (!target) {
@@ -47,6 +48,11 @@ export async function notifyLetter(
     language: target.language,
     publicUrl: config.KUVERT_PUBLIC_URL,
     letterId: payload.letterId,
+    antiPhishingPhrase: openAntiPhishingPhrase({
+      mailboxId: payload.mailboxId,
+      sealed: target.antiPhishingSealed,
+      keys,
+    }),
   });
   await mailer.send({ to: target.email, language: target.language, ...email });
   await markLetterNotified(db, payload);

@@ -3,7 +3,7 @@ import type { Executor } from '../db/database.js';
 
 /**
  * What the new-letter notification needs, and nothing more: where to send it, in which
- * language, and whether it is still due. The letter is found by its mailbox id AND its id
+ * language, the recipient's anti-phishing phrase (sealed), and whether it is still due. The letter is found by its mailbox id AND its id
  * (invariant 1), so a job can never reach into another mailbox's letters.
  */
 export async function findNotificationTarget(
@@ -16,6 +16,7 @@ export async function findNotificationTarget(
     .select([
       'mailboxes.email',
       'mailboxes.language',
+      'mailboxes.anti_phishing_sealed as antiPhishingSealed',
       'letters.notified_at as notifiedAt',
       'letters.read_at as readAt',
     ])

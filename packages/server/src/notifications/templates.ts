@@ -12,6 +12,9 @@ import type { Language } from '../db/schema.js';
 const nb = {
   subject: 'Du har fått et nytt brev i Kuvert',
   greeting: 'Hei,',
+  phraseLabel: 'Sikkerhetsfrasen din:',
+  phraseExplained:
+    'Denne frasen valgte du selv i Kuvert. Står den ikke i en e-post som ser ut til å komme fra oss, er e-posten falsk.',
   arrived: 'Du har fått et nytt brev i Kuvert, den digitale postkassen din.',
   action: 'Logg inn for å lese brevet:',
   button: 'Les brevet i Kuvert',
@@ -29,6 +32,9 @@ type NewLetterMessages = { [K in keyof typeof nb]: string };
 const nn: NewLetterMessages = {
   subject: 'Du har fått eit nytt brev i Kuvert',
   greeting: 'Hei,',
+  phraseLabel: 'Tryggleiksfrasen din:',
+  phraseExplained:
+    'Denne frasen valde du sjølv i Kuvert. Står han ikkje i ein e-post som ser ut til å kome frå oss, er e-posten falsk.',
   arrived: 'Du har fått eit nytt brev i Kuvert, den digitale postkassa di.',
   action: 'Logg inn for å lese brevet:',
   button: 'Les brevet i Kuvert',
@@ -44,6 +50,9 @@ const nn: NewLetterMessages = {
 const en: NewLetterMessages = {
   subject: 'You have a new letter in Kuvert',
   greeting: 'Hello,',
+  phraseLabel: 'Your security phrase:',
+  phraseExplained:
+    'You chose this phrase yourself in Kuvert. An email that seems to come from us but does not show it is fake.',
   arrived: 'A new letter has arrived in Kuvert, your digital mailbox.',
   action: 'Log in to read it:',
   button: 'Read the letter in Kuvert',
@@ -69,18 +78,24 @@ export interface RenderedEmail {
   html: string;
 }
 
-/** The notification in one language, as plain text and HTML with the one link to the letter. */
+/**
+ * The notification in one language, as plain text and HTML with the one link to the letter,
+ * and the recipient's anti-phishing phrase near the top when they have chosen one (escaped in
+ * the HTML like every other text).
+ */
 export function renderNewLetterEmail(options: {
   language: Language;
   publicUrl: string;
   letterId: string;
+  antiPhishingPhrase?: string | null;
 }): RenderedEmail {
   const words = newLetterCatalogues[options.language];
   const link = letterLink(options);
+  const phrase = options.antiPhishingPhrase ?? null;
   return {
     subject: words.subject,
-    text: renderText(words, link),
-    html: renderHtml(words, link, options.language),
+    text: renderText(words, link, phrase),
+    html: renderHtml(words, link, options.language, phrase),
   };
 }
 
@@ -90,10 +105,11 @@ function letterLink(options: { publicUrl: string; letterId: string }): string {
   return `${origin}/letters/${encodeURIComponent(options.letterId)}`;
 }
 
-function renderText(words: NewLetterMessages, link: string): string {
+function renderText(words: NewLetterMessages, link: string, phrase: string | null): string {
   return [
     words.greeting,
     '',
+    ...(phrase === null ? [] : [`${words.phraseLabel} «${phrase}»`, words.phraseExplained, '']),
     words.arrived,
     '',
     words.action,
@@ -114,7 +130,12 @@ function renderText(words: NewLetterMessages, link: string): string {
  * Plain HTML with inline styles: no remote images, no scripts, no tracking pixels, and the
  * link written out in full so the reader can see where it goes before clicking.
  */
-function renderHtml(words: NewLetterMessages, link: string, language: Language): string {
+function renderHtml(
+  words: NewLetterMessages,
+  link: string,
+  language: Language,
+  phrase: string | null,
+): string {
   const e = escapeHtml;
   const paragraph = 'margin:0 0 16px 0;';
   const small = 'margin:0 0 12px 0;font-size:14px;color:#444444;';
@@ -128,7 +149,7 @@ function renderHtml(words: NewLetterMessages, link: string, language: Language):
 <body style="margin:0;padding:24px;background:#ffffff;color:#1a1a1a;font-family:Arial,Helvetica,sans-serif;font-size:16px;line-height:1.5;">
 <div style="max-width:560px;margin:0 auto;">
 <p style="${paragraph}">${e(words.greeting)}</p>
-<p style="${paragraph}">${e(words.arrived)}</p>
+${phrase === null ? '' : `<p style="${paragraph}padding:12px;border:1px solid #0b4f8a;"><strong>${e(words.phraseLabel)}</strong> <span data-anti-phishing-phrase>«${e(phrase)}»</span><br><span style="font-size:14px;color:#444444;">${e(words.phraseExplained)}</span></p>\n`}<p style="${paragraph}">${e(words.arrived)}</p>
 <p style="${paragraph}">${e(words.action)}</p>
 <p style="${paragraph}"><a href="${e(link)}" style="color:#0b4f8a;font-weight:bold;">${e(words.button)}</a><br><span style="font-size:14px;color:#444444;">${e(link)}</span></p>
 <hr style="border:none;border-top:1px solid #dddddd;margin:24px 0;">

@@ -28,7 +28,10 @@ export function Layout() {
       firstRender.current = false;
       return;
     }
-    if (navigationType !== 'REPLACE' || wantsFocus) mainRef.current?.focus();
+    // A page that put focus somewhere in itself (its heading) keeps it.
+    const main = mainRef.current;
+    if (main?.contains(document.activeElement) && document.activeElement !== main) return;
+    if (navigationType !== 'REPLACE' || wantsFocus) main?.focus();
   }, [location.pathname]);
 
   return (
@@ -45,6 +48,11 @@ export function Layout() {
             <span className="brand-tagline">{t('app.tagline')}</span>
           </Link>
           <div className="header-tools">
+            {session.data ? (
+              <Link to="/settings" className="header-link">
+                {t('settings.navLink')}
+              </Link>
+            ) : null}
             <LanguageSwitch />
             {session.data ? <LogoutButton /> : null}
           </div>

@@ -66,7 +66,10 @@ export function LoginPage() {
       case 'login_failed':
         return t('login.errors.loginFailed');
       case 'rate_limited':
-        return t('login.errors.rateLimited');
+        // The server says how long; "a few minutes" would be wrong for 30 seconds.
+        return error.retryAfter !== undefined
+          ? t('sessions.retryAfter', { count: error.retryAfter })
+          : t('login.errors.rateLimited');
       case 'validation_failed':
       case 'invalid_national_id':
         return t('login.errors.validation');

@@ -1,9 +1,11 @@
 import type { Migration } from 'kysely';
 import * as foundation from './2026-11-25T1200-foundation.js';
 import * as auditChains from './2026-12-02T1000-audit-chains.js';
+import * as sessionsSettings from './2026-12-02T1320-sessions-settings.js';
 
 /** Every migration, by timestamped name. Append only; never edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
   '2026-11-25T1200-foundation': foundation,
   '2026-12-02T1000-audit-chains': auditChains,
+  '2026-12-02T1320-sessions-settings': sessionsSettings,
 };
