@@ -546,7 +546,12 @@ describe('POST /api/session', () => {
       {
         actor: 'anonymous',
         subject: recipient.mailboxId,
-        details: { limit: 'account', ip: ips.at(-1), minutes: loginLimits.windowSeconds / 60 },
+        details: {
+          limit: 'account',
+          failures: loginLimits.perAccount,
+          retryAfterSeconds: loginLimits.firstDelaySeconds,
+          ip: ips.at(-1),
+        },
       },
     ]);
   });
