@@ -17,7 +17,10 @@ export type AuditAction =
   | 'sender.created'
   | 'sender.key_added'
   | 'sender.key_revoked'
-  | 'mailbox.created';
+  | 'mailbox.created'
+  | 'vulnerability_report.status_changed'
+  | 'hall_of_fame.added'
+  | 'hall_of_fame.removed';
 
 export interface AuditEvent {
   actor: string;
