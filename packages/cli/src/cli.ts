@@ -3,6 +3,7 @@ import { demoCommand } from './commands/demo.js';
 import { mailboxCommand } from './commands/mailbox.js';
 import { migrateCommand } from './commands/migrate.js';
 import { isOperatorError } from './commands/report-error.js';
+import { hallOfFameCommand, reportsCommand, reportsUsage } from './commands/reports.js';
 import { sendCommand } from './commands/send.js';
 import { senderCommand } from './commands/sender.js';
 import { startCommand } from './commands/start.js';
@@ -26,6 +27,7 @@ Commands:
   send --to <nationalId|email> --subject <subject> <file.pdf>
                                 deliver a letter through the API (development: as the demo sender)
   demo code                     the demo recipient's current TOTP code (development only)
+${reportsUsage}
 
 Configuration comes from the environment; see the README.`;
 
@@ -73,6 +75,10 @@ async function runCommand(
       return mailboxCommand(config, rest);
     case 'demo':
       return demoCommand(config, rest);
+    case 'reports':
+      return reportsCommand(config, rest);
+    case 'halloffame':
+      return hallOfFameCommand(config, rest);
     case 'send':
       return sendCommand(rest, {
         // The server accepts signatures made for its public address only (@authority).

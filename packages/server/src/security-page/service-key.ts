@@ -2,13 +2,7 @@ import { hkdfSync } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { type FileHandle, link, mkdir, open, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  decryptKey,
-  generateKey,
-  type PrivateKey,
-  type PublicKey,
-  readPrivateKey,
-} from 'openpgp';
+import { decryptKey, generateKey, type PrivateKey, type PublicKey, readPrivateKey } from 'openpgp';
 import { fsyncDirectory, writeDurableTempFile } from '../documents/durable-files.js';
 import type { MasterKeys } from '../documents/master-keys.js';
 
