@@ -33,16 +33,26 @@ const notEncryptedToUs = () =>
   );
 
 /**
+ * RFC 9580 §6.2 ASCII armor of a message: the header line, optional armor headers, an empty
+ * line, base64 lines, an optional CRC24 checksum line, the tail line, and nothing around them.
+ */
+const armoredMessagePattern =
+  /^-----BEGIN PGP MESSAGE-----\r?\n(?:[A-Za-z-]+: [^\r\n]*\r?\n)*\r?\n((?:[A-Za-z0-9+/=]+\r?\n)+)(=[A-Za-z0-9+/]{4}\r?\n)?-----END PGP MESSAGE-----\r?\n?$/;
+
+/**
  * The server never decrypts what it receives: it checks the shape only. An armored message
  * (RFC 9580 §6.2) whose packets are session keys encrypted to public keys, one of them ours,
  * followed by one encrypted data packet. A plaintext (literal data), a signed-only message or
  * one encrypted to someone else is refused, so nothing readable is ever stored by mistake.
+ * Returns the armor to store: the same base64, without the sender's armor headers (a
+ * `Comment:` header is cleartext).
  */
-export async function parseEncryptedReport(
+export async function checkEncryptedReport(
   armored: string,
   serviceKey: ServiceKey,
-): Promise<Message<string>> {
-  if (!armored.trimStart().startsWith('-----BEGIN PGP MESSAGE-----')) throw notEncryptedToUs();
+): Promise<string> {
+  const armor = armoredMessagePattern.exec(armored);
+  if (!armor) throw notEncryptedToUs();
   let message: Message<string>;
   try {
     message = await readMessage({ armoredMessage: armored });
@@ -63,20 +73,21 @@ export async function parseEncryptedReport(
     .getEncryptionKeyIDs()
     .some((keyId) => serviceKey.encryptionKeyIds.has(keyId.toHex()));
   if (!shaped || !toUs) throw notEncryptedToUs();
-  return message;
+  const [, base64 = '', checksum = ''] = armor;
+  return `-----BEGIN PGP MESSAGE-----\n\n${base64}${checksum}-----END PGP MESSAGE-----\n`.replace(
+    /\r\n/g,
+    '\n',
+  );
 }
 
-/** Store a report's ciphertext (re-armored without the sender's armor headers) and return its receipt. */
+/** Store a report's ciphertext and return its receipt. */
 export async function receiveVulnerabilityReport(options: {
   db: Db;
   serviceKey: ServiceKey;
   ciphertext: string;
 }): Promise<{ id: string; receivedAt: Date }> {
-  const message = await parseEncryptedReport(options.ciphertext, options.serviceKey);
-  const stored = await insertVulnerabilityReport(options.db, {
-    id: randomUUID(),
-    ciphertext: message.armor(),
-  });
+  const ciphertext = await checkEncryptedReport(options.ciphertext, options.serviceKey);
+  const stored = await insertVulnerabilityReport(options.db, { id: randomUUID(), ciphertext });
   return { id: stored.id, receivedAt: stored.received_at };
 }
 

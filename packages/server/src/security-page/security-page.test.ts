@@ -1,4 +1,4 @@
-import { readKey, readCleartextMessage, verify } from 'openpgp';
+import { readCleartextMessage, readKey, verify } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestKuvert, type TestKuvert, testPublicUrl } from '../../test/support/app.js';
 import { errorCodes } from '../errors.js';
@@ -224,9 +224,9 @@ describe('RFC 9116 security.txt at /.well-known/security.txt', () => {
         if (!value.startsWith('https://')) continue;
         const url = new URL(value);
         expect(url.origin).toBe(testPublicUrl);
-        expect(
-          (await kuvert.app.inject({ method: 'GET', url: url.pathname })).statusCode,
-        ).toBe(200);
+        expect((await kuvert.app.inject({ method: 'GET', url: url.pathname })).statusCode).toBe(
+          200,
+        );
         expect(page).toContain(`id="${url.hash.slice(1)}"`);
       }
     }
@@ -266,7 +266,11 @@ describe('RFC 9116 security.txt at /.well-known/security.txt', () => {
   it('renderSecurityTxt keeps Expires within a year for any moment (§2.5.5)', () => {
     for (const now of [new Date('2026-01-01T00:00:00Z'), new Date('2028-02-29T23:59:59.999Z')]) {
       const parsed = parseSecurityTxt(
-        renderSecurityTxt({ publicUrl: 'https://kuvert.example', contact: 'mailto:a@b.example', now }),
+        renderSecurityTxt({
+          publicUrl: 'https://kuvert.example',
+          contact: 'mailto:a@b.example',
+          now,
+        }),
       );
       const at = Date.parse(valuesOf(parsed, 'Expires')[0]!);
       expect(at).toBeGreaterThan(now.getTime());
@@ -290,46 +294,49 @@ describe('the security page', () => {
     { url: '/en/security', language: 'en' },
   ] as const;
 
-  it.each(pages)('$url is HTML in its language, with hreflang links to all three', async ({
-    url,
-    language,
-  }) => {
-    const response = await kuvert.app.inject({ method: 'GET', url });
-    expect(response.statusCode).toBe(200);
-    expect(response.headers['content-type']).toBe('text/html; charset=utf-8');
-    expect(response.headers['content-language']).toBe(language);
-    expect(response.headers['content-security-policy']).toBe(contentSecurityPolicy);
-    const body = response.body;
-    expect(body).toContain(`<html lang="${language}">`);
-    for (const other of pages) {
-      expect(body).toContain(
-        `<link rel="alternate" hreflang="${other.language}" href="${testPublicUrl}${other.url}">`,
-      );
-      // The language switch links every version, marking the current one.
-      expect(body).toMatch(
-        new RegExp(
-          `<a href="${other.url}" hreflang="${other.language}" lang="${other.language}"${other.url === url ? ' aria-current="page"' : ''}>`,
-        ),
-      );
-    }
-    expect(body).toContain('<a class="skip-link" href="#main">');
-    expect(body).toContain('<main id="main"');
-  });
+  it.each(pages)(
+    '$url is HTML in its language, with hreflang links to all three',
+    async ({ url, language }) => {
+      const response = await kuvert.app.inject({ method: 'GET', url });
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(response.headers['content-language']).toBe(language);
+      expect(response.headers['content-security-policy']).toBe(contentSecurityPolicy);
+      const body = response.body;
+      expect(body).toContain(`<html lang="${language}">`);
+      for (const other of pages) {
+        expect(body).toContain(
+          `<link rel="alternate" hreflang="${other.language}" href="${testPublicUrl}${other.url}">`,
+        );
+        // The language switch links every version, marking the current one.
+        expect(body).toMatch(
+          new RegExp(
+            `<a href="${other.url}" hreflang="${other.language}" lang="${other.language}"${other.url === url ? ' aria-current="page"' : ''}>`,
+          ),
+        );
+      }
+      expect(body).toContain('<a class="skip-link" href="#main">');
+      expect(body).toContain('<main id="main"');
+    },
+  );
 
-  it.each(pages)('$url names the public origin, the contact, the key and its fingerprint', async ({
-    url,
-  }) => {
-    const body = (await kuvert.app.inject({ method: 'GET', url })).body;
-    expect(body).toContain(`<strong class="origin">${testPublicUrl}</strong>`);
-    expect(body).toContain('<a href="mailto:security@kuvert.test">security@kuvert.test</a>');
-    expect(body).toContain('href="/security/pgp-key.asc"');
-    const fingerprint = (await publishedKey()).getFingerprint().toUpperCase();
-    expect(body).toContain(fingerprint.match(/.{4}/g)!.join(' '));
-  });
+  it.each(pages)(
+    '$url names the public origin, the contact, the key and its fingerprint',
+    async ({ url }) => {
+      const body = (await kuvert.app.inject({ method: 'GET', url })).body;
+      expect(body).toContain(`<strong class="origin">${testPublicUrl}</strong>`);
+      expect(body).toContain('<a href="mailto:security@kuvert.test">security@kuvert.test</a>');
+      expect(body).toContain('href="/security/pgp-key.asc"');
+      const fingerprint = (await publishedKey()).getFingerprint().toUpperCase();
+      expect(body).toContain(fingerprint.match(/.{4}/g)!.join(' '));
+    },
+  );
 
   it.each(pages)('$url lists the configured official channels, escaped', async ({ url }) => {
     const body = (await kuvert.app.inject({ method: 'GET', url })).body;
-    expect(body).toContain('<a href="https://social.example/@kuvert" rel="me">Kuvert på Mastodon</a>');
+    expect(body).toContain(
+      '<a href="https://social.example/@kuvert" rel="me">Kuvert på Mastodon</a>',
+    );
     expect(body).toContain('Kuvert &lt;status&gt;');
     expect(body).not.toContain('Kuvert <status>');
   });
@@ -362,7 +369,9 @@ describe('the security page', () => {
     const section = body.slice(body.indexOf('id="hall-of-fame"'));
     expect(section.indexOf('<h3>2026</h3>')).toBeLessThan(section.indexOf('<h3>2025</h3>'));
     expect(section).toContain('<li>Ada &lt;b&gt;</li>');
-    expect(section).toContain('<a href="https://grace.example/%22x" rel="nofollow noopener">Grace</a>');
+    expect(section).toContain(
+      '<a href="https://grace.example/%22x" rel="nofollow noopener">Grace</a>',
+    );
   });
 
   it('serves its stylesheet, its script and OpenPGP.js from our origin', async () => {
