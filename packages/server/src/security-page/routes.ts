@@ -145,7 +145,8 @@ export function securityPageRoutes(context: SecurityPageContext): FastifyPluginA
           }
         },
         schema: {
-          tags: ['security'],
+          // Not part of the /api document: a page's endpoint, described in docs/security.md.
+          hide: true,
           summary: 'Send an encrypted vulnerability report',
           description:
             'The report is encrypted in the browser to the service key; the server checks that it is an armored OpenPGP message encrypted to that key and stores only the ciphertext. Anything else answers 422 validation_failed; more than 5 reports an hour from one address answer 429 rate_limited.',
