@@ -160,14 +160,23 @@ export const rooms: readonly Room[] = [
   {
     name: 'security-page',
     paths: ['packages/server/src/security-page'],
-    holds: '`/.well-known/security.txt`, problem type pages',
-    mayImport: ['http', 'config'],
+    holds:
+      'the security page (nb, nn, en), the service OpenPGP key, signed `/.well-known/security.txt`, encrypted vulnerability reports, the hall of fame, problem type pages',
+    mayImport: ['http', 'config', 'db', 'audit', 'errors', 'documents', 'auth', 'safe-text'],
+  },
+  {
+    name: 'security-page-browser',
+    paths: ['packages/server/src/security-page/static'],
+    holds:
+      'what the security page sends to browsers: its stylesheet and the report form script (OpenPGP.js is served from the package)',
+    mayImport: [],
+    packages: [],
   },
   {
     name: 'context',
     paths: ['packages/server/src/context.ts'],
     holds: 'the shape of what start-up makes once and hands to routes and jobs (types only)',
-    mayImport: ['config', 'db', 'documents', 'jobs', 'notifications', 'senders'],
+    mayImport: ['config', 'db', 'documents', 'jobs', 'notifications', 'senders', 'security-page'],
   },
   {
     name: 'wiring',

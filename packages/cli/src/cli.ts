@@ -4,6 +4,7 @@ import { demoCommand } from './commands/demo.js';
 import { mailboxCommand } from './commands/mailbox.js';
 import { migrateCommand } from './commands/migrate.js';
 import { isOperatorError } from './commands/report-error.js';
+import { hallOfFameCommand, reportsCommand, reportsUsage } from './commands/reports.js';
 import { sendCommand } from './commands/send.js';
 import { senderCommand } from './commands/sender.js';
 import { startCommand } from './commands/start.js';
@@ -29,6 +30,7 @@ Commands:
   demo code                     the demo recipient's current TOTP code (development only)
   audit verify | audit checkpoint
                                 check the audit log against its last signed checkpoint | write one
+${reportsUsage}
 
 Configuration comes from the environment; see the README.`;
 
@@ -78,6 +80,10 @@ async function runCommand(
       return demoCommand(config, rest);
     case 'audit':
       return auditCommand(config, rest);
+    case 'reports':
+      return reportsCommand(config, rest);
+    case 'halloffame':
+      return hallOfFameCommand(config, rest);
     case 'send':
       return sendCommand(rest, {
         // The server accepts signatures made for its public address only (@authority).

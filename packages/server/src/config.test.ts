@@ -174,6 +174,33 @@ describe('loadConfig problems', () => {
     },
   );
 
+  it('reads the official channels as a JSON array of https links', () => {
+    const channels = [{ name: 'Kuvert på Mastodon', url: 'https://social.example/@kuvert' }];
+    expect(
+      loadConfig({ KUVERT_SECURITY_CHANNELS: JSON.stringify(channels) }).KUVERT_SECURITY_CHANNELS,
+    ).toEqual(channels);
+    expect(loadConfig({}).KUVERT_SECURITY_CHANNELS).toEqual([]);
+  });
+
+  it.each([
+    'not json',
+    '{"name":"x","url":"https://x.example"}',
+    '[{"name":"x","url":"http://x.example"}]',
+    '[{"name":"x","url":"javascript:alert(1)"}]',
+    '[{"name":"","url":"https://x.example"}]',
+    '[{"name":"x","url":"https://x.example","extra":1}]',
+  ])('refuses the official channels %j', (value) => {
+    const problems = problemsOf({ KUVERT_SECURITY_CHANNELS: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^KUVERT_SECURITY_CHANNELS must be a JSON array/);
+  });
+
+  it('refuses an OpenPGP key passphrase without a key file', () => {
+    expect(problemsOf({ KUVERT_OPENPGP_KEY_PASSPHRASE: 'secret' })).toEqual([
+      'KUVERT_OPENPGP_KEY_PASSPHRASE is set but KUVERT_OPENPGP_KEY_FILE is not',
+    ]);
+  });
+
   it('production requires SMTP_URL', () => {
     expect(problemsOf({ ...production, SMTP_URL: '' })).toEqual([
       'SMTP_URL must be set in production',

@@ -108,6 +108,44 @@ function contactUri(description: string, fallback: string) {
   } satisfies Setting<string>;
 }
 
+/** An official channel the security page lists: a name and the https address of the channel. */
+export interface OfficialChannel {
+  name: string;
+  url: string;
+}
+
+/** The operator's official channels, as a JSON array of {"name","url"}; https addresses only. */
+function officialChannels(description: string) {
+  return {
+    description,
+    shownDefault: '(unset: none)',
+    parse: (raw: string | undefined): readonly OfficialChannel[] => {
+      if (raw === undefined || raw === '') return [];
+      const problem = `must be a JSON array of {"name": "…", "url": "https://…"}, got ${JSON.stringify(raw)}`;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(raw);
+      } catch {
+        throw new ConfigProblem(problem);
+      }
+      if (!Array.isArray(parsed)) throw new ConfigProblem(problem);
+      return Object.freeze(
+        parsed.map((entry: unknown) => {
+          const { name, url } = (entry ?? {}) as Record<string, unknown>;
+          const isHttps =
+            typeof url === 'string' && URL.canParse(url) && url.startsWith('https://');
+          const keys = entry !== null && typeof entry === 'object' ? Object.keys(entry) : [];
+          if (typeof name !== 'string' || name.trim() === '' || name.length > 100 || !isHttps) {
+            throw new ConfigProblem(problem);
+          }
+          if (keys.some((key) => key !== 'name' && key !== 'url')) throw new ConfigProblem(problem);
+          return Object.freeze({ name: name.trim(), url: new URL(url).href });
+        }),
+      );
+    },
+  } satisfies Setting<readonly OfficialChannel[]>;
+}
+
 function publicUrl(description: string) {
   return {
     description,
@@ -232,6 +270,18 @@ export const settings = {
     'Contact URI for security reports, published in `/.well-known/security.txt`.',
     'mailto:security@localhost',
   ),
+  KUVERT_SECURITY_CHANNELS: officialChannels(
+    'The official channels the security page lists, so people can tell them from fakes: a JSON array `[{"name":"Kuvert on Mastodon","url":"https://…"}]`, https addresses only.',
+  ),
+  KUVERT_OPENPGP_KEY_FILE: optionalText(
+    'Path to an armored OpenPGP private key for the service (signs `security.txt`, decrypts vulnerability reports). Unset: Kuvert generates one on first start under `$KUVERT_DATA_DIR/keys/openpgp-service-key.asc`.',
+    '(unset: generated)',
+  ),
+  KUVERT_OPENPGP_KEY_PASSPHRASE: optionalText(
+    'Passphrase of the key in `KUVERT_OPENPGP_KEY_FILE` (unset: the key is not encrypted).',
+    '(unset)',
+    true,
+  ),
   KUVERT_DEMO: flag(
     'Create the demo sender and demo recipient on first start.',
     isDevelopment,
@@ -291,6 +341,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   // at once; a variable that failed to parse is absent, and each rule checks only what it read.
   if (values.KUVERT_BLOB_STORE === 's3' && !values.KUVERT_S3_BUCKET) {
     problems.push('KUVERT_S3_BUCKET must be set when KUVERT_BLOB_STORE=s3');
+  }
+  if (values.KUVERT_OPENPGP_KEY_PASSPHRASE && !values.KUVERT_OPENPGP_KEY_FILE) {
+    problems.push('KUVERT_OPENPGP_KEY_PASSPHRASE is set but KUVERT_OPENPGP_KEY_FILE is not');
   }
   if (values.KUVERT_ENV === 'production') {
     if (!values.SMTP_URL) problems.push('SMTP_URL must be set in production');

@@ -7,6 +7,7 @@ import type { PdfInspector } from './documents/pdf-inspection.js';
 import type { JobQueue } from './jobs/job.js';
 import type { MailSink } from './notifications/mail-sink.js';
 import type { Mailer } from './notifications/mailer.js';
+import type { ServiceKey } from './security-page/service-key.js';
 import type { SenderKeyDirectory } from './senders/key-directory.js';
 
 /** Everything a route, service or job needs, made once at start-up and passed down. */
@@ -22,5 +23,7 @@ export interface AppContext {
   mailSink: MailSink | undefined;
   /** Sender keys for signature checks, cached until a revocation is heard. */
   senderKeys: SenderKeyDirectory;
+  /** The service's OpenPGP key: signs security.txt, receives vulnerability reports. */
+  serviceKey: ServiceKey;
   log: Logger;
 }

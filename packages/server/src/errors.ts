@@ -82,7 +82,7 @@ export const errorCodes = {
   rate_limited: {
     status: 429,
     title: 'Too many attempts',
-    help: 'Too many failed logins for this account or from this address. Wait a few minutes and try again.',
+    help: 'Too many failed logins for this account or from this address, or too many vulnerability reports from this address. Wait as long as Retry-After says and try again.',
   },
   request_headers_too_large: {
     status: 431,

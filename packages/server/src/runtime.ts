@@ -15,6 +15,7 @@ import { createPgBossQueue } from './jobs/pg-boss-queue.js';
 import { anyMailboxExists } from './mailboxes/queries.js';
 import { startMailSink } from './notifications/mail-sink.js';
 import { createMailer } from './notifications/mailer.js';
+import { loadServiceKey } from './security-page/service-key.js';
 import { createSenderKeyDirectory } from './senders/key-directory.js';
 
 export interface Runtime {
@@ -68,6 +69,16 @@ export async function startRuntime(
     await migrateToLatest(db);
 
     const keys = existingKeys ?? (await loadOrCreateKeys({ db, config }));
+    // Any process with the master keys may make the service key: creation is atomic (link).
+    const serviceKey = await loadServiceKey({
+      dataDir: config.dataDir,
+      keys,
+      contact: config.KUVERT_SECURITY_CONTACT,
+      publicUrl: config.KUVERT_PUBLIC_URL,
+      keyFile: config.KUVERT_OPENPGP_KEY_FILE,
+      keyPassphrase: config.KUVERT_OPENPGP_KEY_PASSPHRASE,
+      createIfMissing: true,
+    });
     const blobs = createBlobStore(config);
     if (blobs.close) stops.push(blobs.close.bind(blobs));
     const pdf = createPdfInspector({ threads: config.KUVERT_PDF_THREADS });
@@ -103,6 +114,7 @@ export async function startRuntime(
       mailSink,
       log,
       senderKeys,
+      serviceKey,
     };
     if (config.KUVERT_WORKERS) {
       await queue.work(context);

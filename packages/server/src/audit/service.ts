@@ -31,7 +31,10 @@ export type AuditAction =
   | 'sender.created'
   | 'sender.key_added'
   | 'sender.key_revoked'
-  | 'mailbox.created';
+  | 'mailbox.created'
+  | 'vulnerability_report.status_changed'
+  | 'hall_of_fame.added'
+  | 'hall_of_fame.removed';
 
 export interface AuditEvent {
   /** Who did it: `mailbox:<id>`, `admin:cli`, `system`, `anonymous`… */

@@ -128,6 +128,24 @@ export interface AuditChainHeadsTable {
   hash: Buffer;
 }
 
+export type VulnerabilityReportStatus = 'new' | 'triaged' | 'fixed' | 'rejected';
+
+export interface VulnerabilityReportsTable {
+  id: string;
+  received_at: CreatedAt;
+  status: ColumnType<VulnerabilityReportStatus, VulnerabilityReportStatus | undefined>;
+  /** The armored OpenPGP message the reporter's browser made; the server never has the text. */
+  ciphertext: string;
+}
+
+export interface HallOfFameTable {
+  id: string;
+  name: string;
+  year: number;
+  link: string | null;
+  added_at: CreatedAt;
+}
+
 export interface Database {
   senders: SendersTable;
   sender_keys: SenderKeysTable;
@@ -139,6 +157,8 @@ export interface Database {
   login_attempts: LoginAttemptsTable;
   audit_log: AuditLogTable;
   audit_chain_heads: AuditChainHeadsTable;
+  vulnerability_reports: VulnerabilityReportsTable;
+  hall_of_fame: HallOfFameTable;
 }
 
 export type Letter = Selectable<LettersTable>;

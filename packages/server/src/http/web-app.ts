@@ -62,7 +62,8 @@ function loadWebApp(dir: string): Map<string, StaticFile> {
  * That includes /assets/: a missing chunk (say, an old hash after a deploy) must not come back
  * as HTML with status 200.
  */
-const isApiPath = (url: string) => /^\/(api|dev|problems|\.well-known|assets)(\/|$)/.test(url);
+const isApiPath = (url: string) =>
+  /^\/(api|dev|problems|\.well-known|assets|security)(\/|$)/.test(url);
 
 export function webAppRoutes(context: {
   config: { KUVERT_PUBLIC_URL: string };
