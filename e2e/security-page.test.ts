@@ -57,12 +57,19 @@ beforeAll(async () => {
   runtime = await startRuntime(config, { databaseUrl, log: pino({ level: 'silent' }) });
   await addHallOfFameEntry({
     db: runtime.context.db,
+    keys: runtime.context.keys,
     name: 'Ada Lovelace',
     year: 2026,
     link: 'https://ada.example',
     actor: 'test',
   });
-  await addHallOfFameEntry({ db: runtime.context.db, name: 'Grace', year: 2025, actor: 'test' });
+  await addHallOfFameEntry({
+    db: runtime.context.db,
+    keys: runtime.context.keys,
+    name: 'Grace',
+    year: 2025,
+    actor: 'test',
+  });
   app = await buildApp(runtime.context);
   await app.listen({ port, host: '127.0.0.1' });
   browser = await chromium.launch({
