@@ -17,7 +17,18 @@ export type AuditAction =
   | 'sender.created'
   | 'sender.key_added'
   | 'sender.key_revoked'
-  | 'mailbox.created';
+  | 'mailbox.created'
+  // Login factors a recipient manages (issue 7, item 3).
+  | 'passphrase.set'
+  | 'passphrase.changed'
+  | 'passphrase.change_refused'
+  | 'totp.enrolment_started'
+  | 'totp.enabled'
+  | 'recovery_codes.generated'
+  | 'recovery_code.used'
+  | 'passkey.registered'
+  | 'passkey.registration_refused'
+  | 'passkey.removed';
 
 export interface AuditEvent {
   actor: string;

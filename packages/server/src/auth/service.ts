@@ -21,6 +21,8 @@ import {
   passwordHashOptions,
   totpFor,
 } from '../mailboxes/service.js';
+import { countUnusedRecoveryCodes } from './factors/queries.js';
+import { spendRecoveryCode } from './factors/recovery-codes.js';
 import { loginBuckets, reserveLoginAttempt, settleLoginAttempt } from './rate-limit.js';
 import { endSession, type RecipientSession, startSession } from './sessions.js';
 
@@ -31,7 +33,10 @@ export type LoginFailureReason =
   | 'unknown_account'
   | 'wrong_password'
   | 'wrong_totp'
-  | 'totp_replayed';
+  | 'totp_replayed'
+  | 'no_passphrase'
+  | 'no_totp'
+  | 'wrong_recovery_code';
 
 export interface LoggedIn {
   token: string;
@@ -67,7 +72,9 @@ export async function logIn(options: {
   acceptSynthetic: boolean;
   nationalId: string;
   password: string;
-  totp: string;
+  /** The authenticator code; or, instead of it, one of the mailbox's recovery codes. */
+  totp?: string | undefined;
+  recoveryCode?: string | undefined;
   ip: string;
   userAgent: string | undefined;
   presentedToken: string | undefined;
@@ -83,16 +90,20 @@ export async function logIn(options: {
     ? await findLoginCredentials(db, nationalIdLookupHash(parsed.value, keys))
     : undefined;
 
+  // A mailbox made by eID registration may have no passphrase or TOTP yet: the same work
+  // against dummies, and a refusal like any other.
   const passwordMatches = await verify(
     credentials?.password_hash ?? (await dummyHash()),
     normalisePassphrase(options.password),
   );
-  const secret = credentials
-    ? openTotpSecret({ mailboxId: credentials.id, sealed: credentials.totp_secret_sealed, keys })
-    : dummyTotpSecret;
+  const sealedTotp = credentials?.totp_secret_sealed;
+  const secret =
+    credentials && sealedTotp
+      ? openTotpSecret({ mailboxId: credentials.id, sealed: sealedTotp, keys })
+      : dummyTotpSecret;
   const totp = totpFor(secret);
   const now = options.now ?? Date.now();
-  const typed = options.totp.replace(/\s+/g, '');
+  const typed = (options.totp ?? '').replace(/\s+/g, '');
   // Never digits, so it cannot match; keeps the HMAC work the same for malformed input.
   const token = /^[0-9]{6}$/.test(typed) ? typed : '------';
   const delta = totp.validate({ token, timestamp: now, window: 1 });
@@ -100,7 +111,17 @@ export async function logIn(options: {
 
   let reason: LoginFailureReason | undefined;
   if (!credentials) reason = 'unknown_account';
+  else if (!credentials.password_hash) reason = 'no_passphrase';
   else if (!passwordMatches) reason = 'wrong_password';
+  else if (options.recoveryCode !== undefined) {
+    const spent = await spendRecoveryCode({
+      db,
+      keys,
+      mailboxId: credentials.id,
+      code: options.recoveryCode,
+    });
+    if (!spent) reason = 'wrong_recovery_code';
+  } else if (!sealedTotp) reason = 'no_totp';
   else if (step === undefined) reason = 'wrong_totp';
   else if (!(await claimTotpStep(db, credentials.id, step))) reason = 'totp_replayed';
 
@@ -118,7 +139,7 @@ export async function logIn(options: {
   }
 
   await settleLoginAttempt({ db, reservation, succeeded: true });
-  if (passwordHashNeedsUpgrade(credentials.password_hash)) {
+  if (credentials.password_hash && passwordHashNeedsUpgrade(credentials.password_hash)) {
     await updatePasswordHash(db, credentials.id, await hashPassphrase(options.password));
   }
   const started = await db.transaction().execute(async (tx) => {
@@ -139,11 +160,25 @@ export async function logIn(options: {
       authLevel: passwordTotpLevel,
       userAgent: options.userAgent,
     });
+    const method =
+      options.recoveryCode !== undefined ? 'password+recovery-code' : passwordTotpLevel;
+    if (options.recoveryCode !== undefined) {
+      await appendAuditEvent(tx, {
+        actor: `mailbox:${credentials.id}`,
+        action: 'recovery_code.used',
+        subject: credentials.id,
+        details: {
+          remaining: await countUnusedRecoveryCodes(tx, credentials.id),
+          sessionId: created.session.sessionId,
+          ip,
+        },
+      });
+    }
     await appendAuditEvent(tx, {
       actor: `mailbox:${credentials.id}`,
       action: 'login.succeeded',
       subject: credentials.id,
-      details: { method: passwordTotpLevel, sessionId: created.session.sessionId, ip },
+      details: { method, sessionId: created.session.sessionId, ip },
     });
     return created;
   });
