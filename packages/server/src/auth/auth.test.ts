@@ -235,7 +235,11 @@ describe('createMailbox', () => {
     ).toBe(nationalId);
     // OWASP Password Storage Cheat Sheet minimum for argon2id.
     expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
-    const secret = openValue(row.totp_secret_sealed as Buffer, `mailbox:${created.mailboxId}:totp`, keys);
+    const secret = openValue(
+      row.totp_secret_sealed as Buffer,
+      `mailbox:${created.mailboxId}:totp`,
+      keys,
+    );
     expect(secret).toHaveLength(20);
     expect(Secret.fromBase32(created.totpSecret).hex.toLowerCase()).toBe(secret.toString('hex'));
 

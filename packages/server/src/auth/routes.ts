@@ -38,7 +38,8 @@ export function authRoutes(context: AuthContext): FastifyPluginAsyncTypebox {
         config: { access: 'public' },
         schema: {
           tags: ['recipient'],
-          summary: 'Log in with national identity number, passphrase and authenticator code (or a recovery code)',
+          summary:
+            'Log in with national identity number, passphrase and authenticator code (or a recovery code)',
           description:
             'Sets the HttpOnly session cookie and returns the CSRF token. Every failure answers 401 login_failed, whatever was wrong; too many failures answer 429 rate_limited with Retry-After.',
           body: LoginBody,

@@ -147,8 +147,12 @@ export function assessPassphrase(
   if (personal.email && simple.includes(simplified(personal.email))) {
     return refuse('personal', 'The passphrase must not contain your email address.');
   }
-  const userInputs = [personal.nationalId, personal.email, personal.email?.split('@')[0], 'kuvert']
-    .filter((input): input is string => typeof input === 'string' && input !== '');
+  const userInputs = [
+    personal.nationalId,
+    personal.email,
+    personal.email?.split('@')[0],
+    'kuvert',
+  ].filter((input): input is string => typeof input === 'string' && input !== '');
   const estimate = zxcvbn().check(normalised, userInputs);
   const assessment = { score: estimate.score, guessesLog10: estimate.guessesLog10 };
   if (estimate.score < passphraseMinScore) {

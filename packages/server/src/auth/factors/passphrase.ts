@@ -132,4 +132,3 @@ async function checkCurrentPassphrase(options: {
       : 'The current passphrase is not right.',
   );
 }
-

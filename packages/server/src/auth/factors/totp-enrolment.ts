@@ -11,9 +11,14 @@ import {
   totpSecretBytes,
 } from '../../mailboxes/service.js';
 import type { RecipientSession } from '../sessions.js';
-import { activatePendingTotp, findFactorState, findPendingTotp, storePendingTotp } from './queries.js';
+import {
+  activatePendingTotp,
+  countUnusedRecoveryCodes,
+  findFactorState,
+  findPendingTotp,
+  storePendingTotp,
+} from './queries.js';
 import { generateRecoveryCodes } from './recovery-codes.js';
-import { countUnusedRecoveryCodes } from './queries.js';
 
 /**
  * TOTP enrolment from settings (issue 7, item 3). A new secret is pending until the person
@@ -64,7 +69,11 @@ export async function startTotpEnrolment(options: {
   const totp = totpFor(secret, mailbox.email ?? 'Kuvert');
   const otpauthUri = totp.toString();
   // Medium error correction: scans reliably off a screen; the size follows the content.
-  const qrSvg = await QRCode.toString(otpauthUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+  const qrSvg = await QRCode.toString(otpauthUri, {
+    type: 'svg',
+    errorCorrectionLevel: 'M',
+    margin: 2,
+  });
   return { secret: totp.secret.base32, otpauthUri, qrSvg };
 }
 
@@ -96,7 +105,9 @@ export async function confirmTotpEnrolment(options: {
   const totp = totpFor(secret);
   const now = options.now ?? Date.now();
   const typed = options.code.replace(/\s+/g, '');
-  const delta = /^[0-9]{6}$/.test(typed) ? totp.validate({ token: typed, timestamp: now, window: 1 }) : null;
+  const delta = /^[0-9]{6}$/.test(typed)
+    ? totp.validate({ token: typed, timestamp: now, window: 1 })
+    : null;
   if (delta === null) {
     throw new KuvertError(
       'validation_failed',
@@ -105,8 +116,18 @@ export async function confirmTotpEnrolment(options: {
   }
   const step = totp.counter({ timestamp: now }) + delta;
   return db.transaction().execute(async (tx) => {
-    if (!(await activatePendingTotp(tx, recipient.mailboxId, pending.totp_pending_sealed as Buffer, step))) {
-      throw new KuvertError('validation_failed', 'The enrolment changed meanwhile. Start again from the settings.');
+    if (
+      !(await activatePendingTotp(
+        tx,
+        recipient.mailboxId,
+        pending.totp_pending_sealed as Buffer,
+        step,
+      ))
+    ) {
+      throw new KuvertError(
+        'validation_failed',
+        'The enrolment changed meanwhile. Start again from the settings.',
+      );
     }
     await appendAuditEvent(tx, {
       actor: `mailbox:${recipient.mailboxId}`,

@@ -19,7 +19,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('recovery_codes')
-    .addColumn('mailbox_id', 'uuid', (c) => c.notNull().references('mailboxes.id').onDelete('cascade'))
+    .addColumn('mailbox_id', 'uuid', (c) =>
+      c.notNull().references('mailboxes.id').onDelete('cascade'),
+    )
     // HMAC-SHA-256 under the lookup key: a copy of the table cannot be brute-forced offline.
     .addColumn('code_hash', 'bytea', (c) => c.notNull())
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
@@ -30,7 +32,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('passkeys')
     .addColumn('id', 'uuid', (c) => c.primaryKey())
-    .addColumn('mailbox_id', 'uuid', (c) => c.notNull().references('mailboxes.id').onDelete('cascade'))
+    .addColumn('mailbox_id', 'uuid', (c) =>
+      c.notNull().references('mailboxes.id').onDelete('cascade'),
+    )
     // base64url, as the browser reports it; unique across mailboxes (WebAuthn §6.1).
     .addColumn('credential_id', 'text', (c) => c.notNull().unique())
     .addColumn('public_key', 'bytea', (c) => c.notNull())
