@@ -6,6 +6,7 @@ import { Layout } from './components/Layout';
 import { RequireSession } from './components/RequireSession';
 import { ErrorPage } from './pages/ErrorPage';
 import { InboxPage } from './pages/InboxPage';
+import { LoginMethodsPage } from './pages/LoginMethodsPage';
 import { LoginPage } from './pages/LoginPage';
 import { NotFoundPage } from './pages/NotFoundPage';
 import { clearSessionData } from './queries';
@@ -21,6 +22,7 @@ const LetterPage = lazy(() =>
  *   /login            login (national identity number, password, authenticator code)
  *   /                 inbox                 (needs a session)
  *   /letters/:id      one letter, its PDF   (needs a session)
+ *   /settings/methods login methods         (needs a session; until the settings page holds them)
  *   *                 not found
  */
 export function createAppRouter(queryClient: QueryClient) {
@@ -35,6 +37,7 @@ export function createAppRouter(queryClient: QueryClient) {
           children: [
             { index: true, element: <InboxPage /> },
             { path: '/letters/:id', element: <LetterPage /> },
+            { path: '/settings/methods', element: <LoginMethodsPage /> },
           ],
         },
         { path: '*', element: <NotFoundPage /> },

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestKuvert, type TestKuvert, testPublicUrl } from '../../../test/support/app.js';
@@ -109,6 +111,16 @@ describe('passphrase policy (NIST SP 800-63B §3.1.1.2: length, block list, esti
       passphrase: 'blåbær fløyte regnvær sykkel',
     });
     expect(response.statusCode).toBe(200);
+  });
+});
+
+describe('the estimate in the browser uses the same Norwegian words', () => {
+  it('the web app’s copy of the word list is the server’s', () => {
+    const read = (file: string) =>
+      readFileSync(path.resolve(import.meta.dirname, '../../../../..', file), 'utf8');
+    expect(read('packages/web/src/components/settings/norwegian-words.json')).toBe(
+      read('packages/server/src/mailboxes/norwegian-words.json'),
+    );
   });
 });
 
