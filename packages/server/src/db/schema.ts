@@ -137,6 +137,7 @@ export interface WebauthnChallengesTable {
   challenge: string;
   purpose: 'registration' | 'authentication';
   mailbox_id: string | null;
+  client: ColumnType<string | null, string | null | undefined, string | null>;
   expires_at: Timestamp;
 }
 

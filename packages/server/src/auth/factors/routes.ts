@@ -263,14 +263,14 @@ export function loginMethodsRoutes(context: FactorsContext): FastifyPluginAsyncT
           tags: ['recipient'],
           summary: 'Start a passwordless login with a passkey',
           description:
-            'Options for navigator.credentials.get() with discoverable credentials: no identity number is typed. The challenge works once, for five minutes.',
+            'Options for navigator.credentials.get() with discoverable credentials: no identity number is typed. The challenge works once, for five minutes. One address may hold 20 unused challenges at a time; more answer 429 rate_limited.',
           response: { 200: WebAuthnOptions },
         },
       },
       async (request, reply) => {
         assertSameOrigin(request, config.KUVERT_PUBLIC_URL);
         reply.header('cache-control', 'no-store');
-        return startPasskeyLogin({ db, rp });
+        return startPasskeyLogin({ db, rp, ip: request.ip });
       },
     );
 

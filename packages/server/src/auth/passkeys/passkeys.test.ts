@@ -11,6 +11,7 @@ import {
 } from '../../../test/support/webauthn.js';
 import { verifyAuditChain } from '../../audit/service.js';
 import { sessionIdOf } from '../sessions.js';
+import { liveLoginChallengesPerClient } from './service.js';
 
 /**
  * Passkeys: the WebAuthn Level 3 ceremonies (§7.1 registration, §7.2 authentication) against
@@ -290,6 +291,23 @@ describe('passwordless login with a passkey (WebAuthn §7.2, discoverable creden
       .where('action', '=', 'passkey.removed')
       .execute();
     expect(actions).toHaveLength(1);
+  });
+
+  it('one address cannot fill the table with login challenges', async () => {
+    const ask = (remoteAddress: string) =>
+      kuvert.app.inject({
+        method: 'POST',
+        url: '/api/session/passkey-options',
+        headers: { origin: testPublicUrl },
+        remoteAddress,
+      });
+    for (let i = 0; i < liveLoginChallengesPerClient; i++) {
+      expect((await ask('203.0.113.7')).statusCode).toBe(200);
+    }
+    const refused = await ask('203.0.113.7');
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json().code).toBe('rate_limited');
+    expect((await ask('203.0.113.8')).statusCode).toBe(200);
   });
 
   it('a foreign page cannot start or finish a passkey login (login CSRF)', async () => {

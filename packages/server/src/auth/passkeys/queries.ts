@@ -10,6 +10,7 @@ export async function insertChallenge(
     challenge: string;
     purpose: 'registration' | 'authentication';
     mailboxId: string | null;
+    client?: string;
     lifetimeSeconds: number;
   },
 ): Promise<void> {
@@ -21,9 +22,21 @@ export async function insertChallenge(
       challenge: challenge.challenge,
       purpose: challenge.purpose,
       mailbox_id: challenge.mailboxId,
+      client: challenge.client ?? null,
       expires_at: sql<Date>`now() + make_interval(secs => ${challenge.lifetimeSeconds})`,
     })
     .execute();
+}
+
+/** Live login challenges one client holds. */
+export async function countLiveChallengesOf(db: Executor, client: string): Promise<number> {
+  const row = await db
+    .selectFrom('webauthn_challenges')
+    .select(sql<string>`count(*)`.as('live'))
+    .where('client', '=', client)
+    .where('expires_at', '>', sql<Date>`now()`)
+    .executeTakeFirstOrThrow();
+  return Number(row.live);
 }
 
 /**

@@ -15,9 +15,11 @@ import type { Language } from '../../db/schema.js';
 import { lookupHash } from '../../documents/envelope.js';
 import type { MasterKeys } from '../../documents/master-keys.js';
 import { KuvertError } from '../../errors.js';
+import { ipBucketKey } from '../rate-limit.js';
 import { endSession, type RecipientSession, startSession } from '../sessions.js';
 import {
   consumeChallenge,
+  countLiveChallengesOf,
   deletePasskey,
   findPasskeyByCredentialId,
   insertChallenge,
@@ -39,6 +41,11 @@ import {
 /** A passkey login proves possession and user verification: the two-factor level. */
 export const passkeyLevel = 'two-factor';
 export const challengeSeconds = 5 * 60;
+/**
+ * Login challenges one address may hold at once. Anyone may ask for one, and each is a row:
+ * far more than a person needs (one per try), far fewer than would fill the table.
+ */
+export const liveLoginChallengesPerClient = 20;
 
 export interface RelyingParty {
   id: string;
@@ -242,7 +249,14 @@ export async function removePasskey(options: {
 export async function startPasskeyLogin(options: {
   db: Db;
   rp: RelyingParty;
+  ip: string;
 }): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  const client = ipBucketKey(options.ip);
+  if ((await countLiveChallengesOf(options.db, client)) >= liveLoginChallengesPerClient) {
+    throw new KuvertError('rate_limited', 'Too many passkey logins started. Wait a few minutes.', {
+      logReason: 'live passkey login challenges per client',
+    });
+  }
   // No allowCredentials: the authenticator offers its discoverable credentials for this RP,
   // and nobody types a national identity number.
   const request = await generateAuthenticationOptions({
@@ -254,6 +268,7 @@ export async function startPasskeyLogin(options: {
     challenge: request.challenge,
     purpose: 'authentication',
     mailboxId: null,
+    client,
     lifetimeSeconds: challengeSeconds,
   });
   return request;

@@ -59,7 +59,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     )
     // The mailbox a registration is for; null for a passwordless login, which names nobody.
     .addColumn('mailbox_id', 'uuid', (c) => c.references('mailboxes.id').onDelete('cascade'))
+    // The client's address (IPv6: its /64), so one client cannot fill the table with login
+    // challenges; null for registrations, which need a session.
+    .addColumn('client', 'text')
     .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createIndex('webauthn_challenges_client_idx')
+    .on('webauthn_challenges')
+    .columns(['client', 'expires_at'])
+    .where(sql.ref('client'), 'is not', null)
     .execute();
   await db.schema
     .createIndex('webauthn_challenges_expiry_idx')
