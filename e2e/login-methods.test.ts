@@ -21,6 +21,7 @@ import { freePort } from '../packages/server/test/support/ports.js';
  * recovery code; another registers a passkey with Chromium's virtual authenticator (CDP
  * WebAuthn domain) and logs in with it alone, typing nothing.
  */
+const repoRoot = path.resolve(import.meta.dirname, '..');
 let runtime: Runtime;
 let app: FastifyInstance;
 let browser: Browser;
@@ -153,6 +154,9 @@ describe('passphrase and authenticator app, set up from settings', () => {
     await page.getByText('Show the setup link to copy').click();
     expect(await page.inputValue('#otpauth-uri')).toContain(`secret=${secret}`);
     await expectAccessible(page, 'the authenticator enrolment');
+    await page
+      .screenshot({ path: path.join(repoRoot, 'var', 'e2e-totp-enrolment.png'), fullPage: true })
+      .catch(() => {});
     const now = Date.now();
     await page.fill('#totp-confirm', currentTotp(secret, now));
     await page.getByRole('button', { name: 'Confirm' }).click();
@@ -197,6 +201,9 @@ describe('passphrase and authenticator app, set up from settings', () => {
     await page.getByRole('button', { name: 'Use a recovery code instead' }).click();
     await page.locator('#recovery-code').waitFor();
     await expectAccessible(page, 'login with a recovery code');
+    await page
+      .screenshot({ path: path.join(repoRoot, 'var', 'e2e-login-options.png'), fullPage: true })
+      .catch(() => {});
     await context.close();
   });
 });
@@ -238,6 +245,9 @@ describe('passkeys with Chromium’s virtual authenticator', () => {
     expect(stored.credentials[0]?.isResidentCredential).toBe(true);
     expect(stored.credentials[0]?.rpId).toBe('localhost');
     await expectAccessible(page, 'settings with a passkey');
+    await page
+      .screenshot({ path: path.join(repoRoot, 'var', 'e2e-passkeys.png'), fullPage: true })
+      .catch(() => {});
 
     // Passwordless: nothing typed, the authenticator offers its discoverable credential.
     await logOut(page);

@@ -55,6 +55,9 @@ export function PasskeysSection({ methods }: { methods: LoginMethods }) {
       <div aria-live="polite" aria-atomic="true">
         {status ? <p className="callout callout-success">{status}</p> : null}
       </div>
+      <div aria-live="assertive" aria-atomic="true">
+        {addError ? <p className="callout callout-error">{addError}</p> : null}
+      </div>
       {methods.passkeys.length === 0 ? (
         <p>{t('passkeys.none')}</p>
       ) : (
@@ -80,9 +83,6 @@ export function PasskeysSection({ methods }: { methods: LoginMethods }) {
               aria-describedby="passkey-name-hint"
               onChange={(event) => setName(event.target.value)}
             />
-          </div>
-          <div aria-live="assertive" aria-atomic="true">
-            {addError ? <p className="form-error-text">{addError}</p> : null}
           </div>
           <button type="submit" className="button button-secondary" aria-disabled={add.isPending}>
             {add.isPending ? t('passkeys.adding') : t('passkeys.add')}

@@ -96,13 +96,14 @@ export function PassphraseSection({ methods }: { methods: LoginMethods }) {
         <p>{t('passphrase.guidance')}</p>
       </div>
 
+      {/* Outside the form's grid, so the empty live regions take no room. */}
+      <div aria-live="polite" aria-atomic="true">
+        {saved ? <p className="callout callout-success">{saved}</p> : null}
+      </div>
+      <div aria-live="assertive" aria-atomic="true">
+        {errorText ? <p className="callout callout-error">{errorText}</p> : null}
+      </div>
       <form className="form" onSubmit={onSubmit} noValidate>
-        <div aria-live="polite" aria-atomic="true">
-          {saved ? <p className="callout callout-success">{saved}</p> : null}
-        </div>
-        <div aria-live="assertive" aria-atomic="true">
-          {errorText ? <p className="form-error-text">{errorText}</p> : null}
-        </div>
         {needsCurrent ? (
           <div className="field">
             <label htmlFor="current-passphrase">{t('passphrase.current')}</label>
