@@ -114,7 +114,8 @@ export const rooms: readonly Room[] = [
   {
     name: 'auth',
     paths: ['packages/server/src/auth'],
-    holds: 'recipient login (password + TOTP), sessions, CSRF, login rate limits',
+    holds:
+      'recipient login (password + TOTP or a recovery code, passkeys), the login methods a recipient manages, sessions, CSRF, login rate limits',
     mayImport: ['mailboxes', 'documents', 'db', 'audit', 'errors', 'context', 'safe-text'],
   },
   {

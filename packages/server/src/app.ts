@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { loginMethodsRoutes } from './auth/factors/routes.js';
 import { authRoutes } from './auth/routes.js';
 import { sessionCookieNameFor } from './auth/sessions.js';
 import type { AppContext } from './context.js';
@@ -104,6 +105,7 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
   await app.register(securityPageRoutes(context));
   await app.register(lettersSenderRoutes(context), { prefix: '/api/v1' });
   await app.register(authRoutes(context), { prefix: '/api' });
+  await app.register(loginMethodsRoutes(context), { prefix: '/api' });
   await app.register(lettersRecipientRoutes(context), { prefix: '/api' });
   if (!config.isProduction) await app.register(notificationsDevRoutes(context));
   await app.register(webAppRoutes(context));

@@ -8,7 +8,14 @@ import { currentTotp } from '../test/support/factories.js';
 import { logIn } from './auth/service.js';
 import { loadConfig } from './config.js';
 import type { AppContext } from './context.js';
-import { type DemoData, demoPaths, demoSenderName, ensureDemoData } from './demo.js';
+import {
+  type DemoData,
+  demoPassphrase,
+  demoPaths,
+  demoSenderName,
+  ensureDemoData,
+} from './demo.js';
+import { checkPassphrase } from './mailboxes/service.js';
 import { type Runtime, startRuntime } from './runtime.js';
 import { listSenders } from './senders/queries.js';
 
@@ -89,5 +96,16 @@ describe('demo data', () => {
     expect(await readFile(demoPaths(dataDir).senderKey, 'utf8')).toBe(keyFile);
     expect(await demoSenderKeys(first)).toEqual([kid]);
     expect(await demoSenderKeys(second)).toEqual([kid]);
+  });
+});
+
+describe('the demo passphrase', () => {
+  it('is four different words and a number, so the passphrase policy always accepts it', () => {
+    for (let i = 0; i < 200; i++) {
+      const passphrase = demoPassphrase();
+      const words = passphrase.split('-').slice(0, 4);
+      expect(new Set(words).size, passphrase).toBe(4);
+      expect(checkPassphrase(passphrase), passphrase).toBeUndefined();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { createPublicKey, type JsonWebKey } from 'node:crypto';
+import { createPublicKey, type JsonWebKey, randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -52,10 +52,14 @@ const words = [
   'midnight',
 ];
 
-/** A passphrase, not a composition-rule password: four words and a number. */
-function demoPassphrase(): string {
-  const pick = () => words[Math.floor(Math.random() * words.length)]!;
-  return `${pick()}-${pick()}-${pick()}-${pick()}-${Math.floor(Math.random() * 90 + 10)}`;
+/**
+ * A passphrase, not a composition-rule password: four different words and a number. Different,
+ * because the strength estimate rightly refuses one word four times ("birch-birch-birch-birch").
+ */
+export function demoPassphrase(): string {
+  const remaining = [...words];
+  const pick = () => remaining.splice(randomInt(remaining.length), 1)[0]!;
+  return `${pick()}-${pick()}-${pick()}-${pick()}-${randomInt(10, 100)}`;
 }
 
 /**

@@ -9,6 +9,11 @@ export const errorCodes = {
     title: 'The request is malformed',
     help: 'The body could not be parsed (for example invalid JSON or a broken multipart body). Check the encoding and the Content-Type header.',
   },
+  passkey_failed: {
+    status: 400,
+    title: 'The passkey could not be registered',
+    help: 'The browser’s answer to the passkey registration could not be verified: it was too late (a challenge lasts five minutes and works once), for another site, without user verification, or for a passkey already registered. Start the registration again. The server log has the precise reason under the request id.',
+  },
   unauthenticated: {
     status: 401,
     title: 'Login required',

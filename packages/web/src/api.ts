@@ -59,6 +59,13 @@ export interface LoginInput {
   totp: string;
 }
 
+/** A login with one of the single-use recovery codes instead of the authenticator code. */
+export interface RecoveryLoginInput {
+  nationalId: string;
+  password: string;
+  recoveryCode: string;
+}
+
 /** RFC 9457 problem details, with Kuvert's stable `code` extension member. */
 export interface Problem {
   type: string;
@@ -271,9 +278,36 @@ export function createApiClient(options: ApiClientOptions = {}) {
 
     getSession,
 
-    async login(input: LoginInput): Promise<Session> {
+    async login(input: LoginInput | RecoveryLoginInput): Promise<Session> {
       const response = await request('POST', '/api/session', { body: input, protected: false });
       return remember(parseSession(await json<unknown>(response))) as Session;
+    },
+
+    /** Passwordless login: the JSON of navigator.credentials.get() for a passkey. */
+    async loginWithPasskey(credential: unknown): Promise<Session> {
+      const response = await request('POST', '/api/session/passkey', {
+        body: { credential },
+        protected: false,
+      });
+      return remember(parseSession(await json<unknown>(response))) as Session;
+    },
+
+    /**
+     * A JSON call of a recipient route, for feature modules that keep their own typed wrappers
+     * (components/settings/login-methods-api.ts). Null for an answer without a body (204).
+     */
+    async call<T>(
+      method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+      path: string,
+      body?: unknown,
+      options: { protected?: boolean } = {},
+    ): Promise<T | null> {
+      const response = await request(method, path, {
+        ...(body !== undefined ? { body } : {}),
+        protected: options.protected ?? true,
+      });
+      if (response.status === 204) return null;
+      return json<T>(response);
     },
 
     async logout(): Promise<void> {

@@ -34,7 +34,19 @@ export type AuditAction =
   | 'mailbox.created'
   | 'vulnerability_report.status_changed'
   | 'hall_of_fame.added'
-  | 'hall_of_fame.removed';
+  | 'hall_of_fame.removed'
+
+  // Login factors a recipient manages.
+  | 'passphrase.set'
+  | 'passphrase.changed'
+  | 'passphrase.change_refused'
+  | 'totp.enrolment_started'
+  | 'totp.enabled'
+  | 'recovery_codes.generated'
+  | 'recovery_code.used'
+  | 'passkey.registered'
+  | 'passkey.registration_refused'
+  | 'passkey.removed';
 
 export interface AuditEvent {
   /** Who did it: `mailbox:<id>`, `admin:cli`, `system`, `anonymous`… */

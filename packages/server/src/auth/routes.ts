@@ -18,6 +18,16 @@ import {
 // Recipient routes of other modules take their guard from here, beside the login it belongs to.
 export { requireRecipient };
 
+/** Exactly one of the authenticator code and a recovery code. */
+function assertOneSecondFactor(body: LoginBody): void {
+  if ((body.totp === undefined) === (body.recoveryCode === undefined)) {
+    throw new KuvertError(
+      'validation_failed',
+      'Send either totp (the code from the authenticator app) or recoveryCode, not both.',
+    );
+  }
+}
+
 export type AuthContext = Pick<AppContext, 'config' | 'db' | 'keys'>;
 
 /** Login, the current session and logout for the web app, under /api. */
@@ -32,7 +42,8 @@ export function authRoutes(context: AuthContext): FastifyPluginAsyncTypebox {
         config: { access: 'public' },
         schema: {
           tags: ['recipient'],
-          summary: 'Log in with national identity number, passphrase and authenticator code',
+          summary:
+            'Log in with national identity number, passphrase and authenticator code (or a recovery code)',
           description:
             'Sets the HttpOnly session cookie and a long-lived device cookie, and returns the CSRF token. Every failure answers 401 login_failed, whatever was wrong; after a few failures, an attempt made too soon answers 429 rate_limited with Retry-After and `retryAfter` (seconds). Failures from a browser holding a device cookie for the account wait in their own bucket.',
           body: LoginBody,
@@ -42,6 +53,7 @@ export function authRoutes(context: AuthContext): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         // Login CSRF: a foreign page must not log the browser into someone else's mailbox.
         assertSameOrigin(request, config.KUVERT_PUBLIC_URL);
+        assertOneSecondFactor(request.body);
         const loggedIn = await logIn({
           db,
           keys,
@@ -49,6 +61,7 @@ export function authRoutes(context: AuthContext): FastifyPluginAsyncTypebox {
           nationalId: request.body.nationalId,
           password: request.body.password,
           totp: request.body.totp,
+          recoveryCode: request.body.recoveryCode,
           ip: request.ip,
           userAgent: request.headers['user-agent'],
           presentedToken: readSessionToken(request, config.KUVERT_PUBLIC_URL),

@@ -19,11 +19,21 @@ export const LoginBody = Type.Object(
       maxLength: passphraseMaxLength,
       description: 'The passphrase.',
     }),
-    totp: SafeText({
-      minLength: 6,
-      maxLength: 10,
-      description: 'The 6-digit code from the authenticator app; spaces are ignored.',
-    }),
+    totp: Type.Optional(
+      SafeText({
+        minLength: 6,
+        maxLength: 10,
+        description: 'The 6-digit code from the authenticator app; spaces are ignored.',
+      }),
+    ),
+    recoveryCode: Type.Optional(
+      SafeText({
+        minLength: 10,
+        maxLength: 20,
+        description:
+          'Instead of totp: one of the mailbox’s single-use recovery codes; case, spaces and dashes are ignored.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

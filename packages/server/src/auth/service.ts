@@ -23,6 +23,8 @@ import {
 } from '../mailboxes/service.js';
 import { type DeviceCookie, signDeviceCookie } from './device-cookie.js';
 import { describeDevice } from './devices.js';
+import { countUnusedRecoveryCodes } from './factors/queries.js';
+import { spendRecoveryCode } from './factors/recovery-codes.js';
 import {
   bucketsForAttempt,
   loginBuckets,
@@ -38,7 +40,10 @@ export type LoginFailureReason =
   | 'unknown_account'
   | 'wrong_password'
   | 'wrong_totp'
-  | 'totp_replayed';
+  | 'totp_replayed'
+  | 'no_passphrase'
+  | 'no_totp'
+  | 'wrong_recovery_code';
 
 export interface LoggedIn {
   token: string;
@@ -90,7 +95,9 @@ export async function logIn(options: {
   acceptSynthetic: boolean;
   nationalId: string;
   password: string;
-  totp: string;
+  /** The authenticator code; or, instead of it, one of the mailbox's recovery codes. */
+  totp?: string | undefined;
+  recoveryCode?: string | undefined;
   ip: string;
   userAgent: string | undefined;
   presentedToken: string | undefined;
@@ -117,16 +124,20 @@ export async function logIn(options: {
   });
   const reservation = await reserveLoginAttempt({ db, buckets });
 
+  // A mailbox made by eID registration may have no passphrase or TOTP yet: the same work
+  // against dummies, and a refusal like any other.
   const passwordMatches = await passphraseVerifier.verify(
     credentials?.password_hash ?? (await dummyHash()),
     normalisePassphrase(options.password),
   );
-  const secret = credentials
-    ? openTotpSecret({ mailboxId: credentials.id, sealed: credentials.totp_secret_sealed, keys })
-    : dummyTotpSecret;
+  const sealedTotp = credentials?.totp_secret_sealed;
+  const secret =
+    credentials && sealedTotp
+      ? openTotpSecret({ mailboxId: credentials.id, sealed: sealedTotp, keys })
+      : dummyTotpSecret;
   const totp = totpFor(secret);
   const now = options.now ?? Date.now();
-  const typed = options.totp.replace(/\s+/g, '');
+  const typed = (options.totp ?? '').replace(/\s+/g, '');
   // Never digits, so it cannot match; keeps the HMAC work the same for malformed input.
   const token = /^[0-9]{6}$/.test(typed) ? typed : '------';
   const delta = totp.validate({ token, timestamp: now, window: 1 });
@@ -134,14 +145,27 @@ export async function logIn(options: {
 
   let reason: LoginFailureReason | undefined;
   if (!credentials) reason = 'unknown_account';
+  else if (!credentials.password_hash) reason = 'no_passphrase';
   else if (!passwordMatches) reason = 'wrong_password';
+  else if (options.recoveryCode !== undefined) {
+    const spent = await spendRecoveryCode({
+      db,
+      keys,
+      mailboxId: credentials.id,
+      code: options.recoveryCode,
+    });
+    if (!spent) reason = 'wrong_recovery_code';
+  } else if (!sealedTotp) reason = 'no_totp';
   else if (step === undefined) reason = 'wrong_totp';
 
   // Coarse and client-chosen, but enough for the owner's login history to say "Firefox on
   // Windows" beside each attempt.
   const device = describeDevice(options.userAgent);
   let started: { token: string; session: RecipientSession } | undefined;
-  if (reason === undefined && credentials && step !== undefined) {
+  const secondFactor =
+    options.recoveryCode !== undefined ? 'recovery-code' : step !== undefined ? 'totp' : undefined;
+  const method = secondFactor === 'recovery-code' ? 'password+recovery-code' : passwordTotpLevel;
+  if (reason === undefined && credentials?.password_hash && secondFactor) {
     // Rare, and slow (a new argon2 hash): made before the transaction, not while it holds locks.
     const upgradedHash = passwordHashNeedsUpgrade(credentials.password_hash)
       ? await hashPassphrase(options.password)
@@ -149,7 +173,9 @@ export async function logIn(options: {
     // One transaction for everything a login writes: the TOTP step, the attempt's success,
     // the session and the audit entry commit together (one commit on the hot path).
     started = await db.transaction().execute(async (tx) => {
-      if (!(await claimTotpStep(tx, credentials.id, step))) return undefined;
+      if (step !== undefined && secondFactor === 'totp') {
+        if (!(await claimTotpStep(tx, credentials.id, step))) return undefined;
+      }
       await settleLoginAttempt({ db: tx, reservation, succeeded: true });
       if (upgradedHash) await updatePasswordHash(tx, credentials.id, upgradedHash);
       const created = await rotateSession({
@@ -162,12 +188,24 @@ export async function logIn(options: {
         ip,
         reason: 'replaced_by_login',
       });
+      if (secondFactor === 'recovery-code') {
+        await appendAuditEvent(tx, keys, {
+          actor: `mailbox:${credentials.id}`,
+          action: 'recovery_code.used',
+          subject: credentials.id,
+          details: {
+            remaining: await countUnusedRecoveryCodes(tx, credentials.id),
+            sessionId: created.session.sessionId,
+            ip,
+          },
+        });
+      }
       await appendAuditEvent(tx, keys, {
         actor: `mailbox:${credentials.id}`,
         action: 'login.succeeded',
         subject: credentials.id,
         details: {
-          method: passwordTotpLevel,
+          method,
           sessionId: created.session.sessionId,
           ip,
           device,
@@ -187,7 +225,7 @@ export async function logIn(options: {
       subject: credentials?.id ?? null,
       details: {
         reason: reason ?? 'unknown_account',
-        method: passwordTotpLevel,
+        method,
         ip,
         device,
         trustedDevice: trustedDevice !== undefined,

@@ -43,8 +43,13 @@ export interface MailboxesTable {
   national_id_sealed: Buffer;
   email: string | null;
   language: Language;
-  password_hash: string;
-  totp_secret_sealed: Buffer;
+  /** Null until the person sets a passphrase (a mailbox made by eID registration). */
+  password_hash: string | null;
+  /** Null until a TOTP enrolment is confirmed. */
+  totp_secret_sealed: Buffer | null;
+  /** A TOTP secret awaiting its first code; it replaces totp_secret_sealed when confirmed. */
+  totp_pending_sealed: ColumnType<Buffer | null, Buffer | null | undefined, Buffer | null>;
+  totp_pending_expires_at: NullableTimestamp;
   /** Last accepted TOTP time step, so one code cannot be used twice. */
   totp_last_step: ColumnType<string | null, number | null | undefined, number | null>;
   /** The personal anti-phishing phrase, sealed (context `mailbox:<id>:anti-phishing`). */
@@ -106,6 +111,38 @@ export interface LoginAttemptsTable {
   at: CreatedAt;
 }
 
+export interface RecoveryCodesTable {
+  mailbox_id: string;
+  /** HMAC-SHA-256 of the normalised code under the lookup key. */
+  code_hash: Buffer;
+  created_at: CreatedAt;
+  used_at: NullableTimestamp;
+}
+
+export interface PasskeysTable {
+  id: string;
+  mailbox_id: string;
+  /** base64url credential id. */
+  credential_id: string;
+  /** COSE public key. */
+  public_key: Buffer;
+  counter: ColumnType<string, number | undefined, number>;
+  transports: ColumnType<string[], string[] | undefined, string[]>;
+  device_type: 'singleDevice' | 'multiDevice';
+  backed_up: boolean;
+  name: string;
+  created_at: CreatedAt;
+  last_used_at: NullableTimestamp;
+}
+
+export interface WebauthnChallengesTable {
+  challenge: string;
+  purpose: 'registration' | 'authentication';
+  mailbox_id: string | null;
+  client: ColumnType<string | null, string | null | undefined, string | null>;
+  expires_at: Timestamp;
+}
+
 export interface AuditLogTable {
   seq: Generated<string>;
   at: CreatedAt;
@@ -159,6 +196,9 @@ export interface Database {
   audit_chain_heads: AuditChainHeadsTable;
   vulnerability_reports: VulnerabilityReportsTable;
   hall_of_fame: HallOfFameTable;
+  recovery_codes: RecoveryCodesTable;
+  passkeys: PasskeysTable;
+  webauthn_challenges: WebauthnChallengesTable;
 }
 
 export type Letter = Selectable<LettersTable>;

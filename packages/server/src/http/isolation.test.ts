@@ -7,9 +7,12 @@ import {
   loginAs,
   sendLetter,
   signedInject,
+  type TestRecipient,
   type TestSender,
   type TestSession,
 } from '../../test/support/factories.js';
+import { succeedLoginMethodRoute } from '../../test/support/login-methods.js';
+import { registerTestPasskey } from '../../test/support/webauthn.js';
 import { startSession } from '../auth/sessions.js';
 import { noStoreAccess } from './no-store.js';
 import { type RouteEntry, routeTable } from './route-table.js';
@@ -23,13 +26,14 @@ let kuvert: TestKuvert;
 const owner: { session?: TestSession; sender?: TestSender } = {};
 const stranger: { session?: TestSession; sender?: TestSender } = {};
 const ids: Record<string, string> = {};
+let ownerRecipient: TestRecipient;
 
 beforeAll(async () => {
   kuvert = await startTestKuvert();
   const { context, app } = kuvert;
   owner.sender = await buildSender(context);
   stranger.sender = await buildSender(context);
-  const ownerRecipient = await buildRecipient(context);
+  ownerRecipient = await buildRecipient(context);
   const strangerRecipient = await buildRecipient(context);
   const sent = await sendLetter(app, owner.sender, {
     recipient: { nationalId: ownerRecipient.nationalId },
@@ -45,6 +49,7 @@ beforeAll(async () => {
   stranger.session = await loginAs(app, strangerRecipient);
   ownerMailboxId = ownerRecipient.mailboxId;
   ids.sessionId = await anotherOwnerSession();
+  ids.passkeyId = (await registerTestPasskey(app, owner.session)).id;
 });
 
 let ownerMailboxId = '';
@@ -139,8 +144,14 @@ describe('no-store on every answer of a private access level (generated from the
     }
     // The matrix above already ended the owner's other session: end a fresh one.
     if (route.url === '/api/me/sessions/:sessionId') ids.sessionId = await anotherOwnerSession();
-    return call(route, owner);
+    const loginMethod = await succeedLoginMethodRoute(kuvert.app, route, {
+      recipient: ownerRecipient,
+      session: owner.session!,
+    });
+    return loginMethod ?? call(route, owner);
   }
+
+  const isLogout = (route: RouteEntry) => route.method === 'DELETE' && route.url === '/api/session';
 
   it('covers the recipient and sender levels', () => {
     expect([...noStoreAccess].sort()).toEqual(['recipient', 'sender']);
@@ -151,7 +162,7 @@ describe('no-store on every answer of a private access level (generated from the
       .routesOf(kuvert.app)
       .filter((route) => noStoreAccess.has(route.access))
       // Logging out ends the session the other calls use: last.
-      .sort((a, b) => Number(a.method === 'DELETE') - Number(b.method === 'DELETE'));
+      .sort((a, b) => Number(isLogout(a)) - Number(isLogout(b)));
     expect(routes.length).toBeGreaterThanOrEqual(8);
     for (const route of routes) {
       const response = await succeed(route);

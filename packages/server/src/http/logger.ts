@@ -12,6 +12,12 @@ const secretKeys = [
   'csrfToken',
   'secret',
   'privateKey',
+  // Login methods (issue 7): the current passphrase of a change, recovery codes, TOTP set-up.
+  'current',
+  'recoveryCode',
+  'recoveryCodes',
+  'otpauthUri',
+  'qrSvg',
 ];
 
 /**

@@ -327,6 +327,11 @@ describe('loggerOptions redaction (defence in depth for a careless log call)', (
     'csrfToken',
     'secret',
     'privateKey',
+    'current',
+    'recoveryCode',
+    'recoveryCodes',
+    'otpauthUri',
+    'qrSvg',
   ])('redacts %s at the top level and two levels down', (key) => {
     const value = `leak-${key}-${randomUUID()}`;
     for (const object of [

@@ -10,6 +10,12 @@ import type { MasterKeys } from '../documents/master-keys.js';
 import { KuvertError } from '../errors.js';
 import { assertSafeText } from '../safe-text.js';
 import { parseNationalId } from './national-id.js';
+import {
+  assessPassphrase,
+  normalisePassphrase,
+  passphraseMaxLength,
+  passphraseMinLength,
+} from './passphrase-policy.js';
 import { insertMailbox, mailboxIdQuery } from './queries.js';
 
 // ---------------------------------------------------------------------------------------
@@ -29,86 +35,18 @@ export const passwordHashOptions = {
   outputLen: 32,
 } as const satisfies Argon2Options;
 
-export const passphraseMinLength = 12;
-/** An upper bound so a megabyte "password" cannot make every hash expensive. */
-export const passphraseMaxLength = 256;
-
-/**
- * Passphrases are compared and hashed in NFKC form, so the same words typed on another
- * keyboard or OS (composed or decomposed å, full-width digits) still match
- * (NIST SP 800-63B §5.1.1.2 recommends normalising before hashing).
- */
-export function normalisePassphrase(password: string): string {
-  return password.normalize('NFKC');
-}
-
-/**
- * The few passwords that attackers try first. NIST SP 800-63B §5.1.1.2 asks for a check
- * against commonly used values instead of composition rules; this list is deliberately
- * short: length does most of the work, and a long blocklist mostly annoys people.
- */
-const commonPassphrases = new Set([
-  '123456789012',
-  '1234567890123',
-  '12345678901234',
-  '123456789abc',
-  'abcdefghijkl',
-  'abc123abc123',
-  'qwertyuiopas',
-  'qwerty123456',
-  'qwertyqwerty',
-  'password1234',
-  'password12345',
-  'password123!',
-  'passwordpassword',
-  'passord12345',
-  'passord123456',
-  'passordpassord',
-  'iloveyou1234',
-  'jegelskerdeg',
-  'hemmelighemmelig',
-  'kuvertkuvert',
-  'kuvert123456',
-  'letmeinletmein',
-  'welcome12345',
-  'velkommen123',
-  'sommer2024!!',
-]);
-
-/** How a passphrase compares with the list: case and spaces do not make it different. */
-function simplified(password: string): string {
-  return password.toLowerCase().replace(/\s+/g, '');
-}
+export { normalisePassphrase, passphraseMaxLength, passphraseMinLength };
 
 /**
  * Why a passphrase is refused, as a sentence for the person choosing it, or undefined when
- * it is fine. Length is what counts (promise 4): no rules about digits or symbols.
+ * it is fine. The policy lives in passphrase-policy.ts: length, a block list and a strength
+ * estimate, and no rules about digits or symbols (promise 4).
  */
 export function checkPassphrase(
   password: string,
   personal: { nationalId?: string | undefined; email?: string | null | undefined } = {},
 ): string | undefined {
-  const normalised = normalisePassphrase(password);
-  // Code points, not UTF-16 units: "æøå" is three characters to the person typing it.
-  const length = [...normalised].length;
-  if (length < passphraseMinLength) {
-    return `Choose a passphrase of at least ${passphraseMinLength} characters. A few unrelated words you can remember, such as a short sentence only you would make up, are long and easy to type.`;
-  }
-  if (length > passphraseMaxLength) {
-    return `A passphrase can have at most ${passphraseMaxLength} characters.`;
-  }
-  const simple = simplified(normalised);
-  if (commonPassphrases.has(simple) || /^(.)\1*$/u.test(simple)) {
-    return 'This passphrase is one of the first that attackers try. Choose a few words that only you would put together.';
-  }
-  const digitsOnly = normalised.replace(/\D/g, '');
-  if (personal.nationalId && digitsOnly.includes(personal.nationalId)) {
-    return 'The passphrase must not contain your national identity number: it is written on many documents.';
-  }
-  if (personal.email && simple.includes(simplified(personal.email))) {
-    return 'The passphrase must not contain your email address.';
-  }
-  return undefined;
+  return assessPassphrase(password, personal).message;
 }
 
 export async function hashPassphrase(password: string): Promise<string> {
@@ -136,7 +74,7 @@ export function passwordHashNeedsUpgrade(passwordHash: string): boolean {
 /** RFC 6238 as every authenticator app implements it: SHA-1, 6 digits, 30-second steps. */
 export const totpParameters = { algorithm: 'SHA1', digits: 6, period: 30 } as const;
 /** RFC 4226 §4 requires at least 128 bits; 160 bits is the recommended HMAC-SHA-1 key size. */
-const totpSecretBytes = 20;
+export const totpSecretBytes = 20;
 
 const totpContext = (mailboxId: string) => `mailbox:${mailboxId}:totp`;
 
@@ -158,6 +96,15 @@ export function openTotpSecret(options: {
   keys: MasterKeys;
 }): Buffer {
   return openValue(options.sealed, totpContext(options.mailboxId), options.keys);
+}
+
+/** Seal a TOTP secret for its mailbox's column (active or pending: the same binding). */
+export function sealTotpSecret(options: {
+  mailboxId: string;
+  secret: Buffer;
+  keys: MasterKeys;
+}): Buffer {
+  return sealValue(options.secret, totpContext(options.mailboxId), options.keys);
 }
 
 // ---------------------------------------------------------------------------------------

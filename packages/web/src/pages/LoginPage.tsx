@@ -1,13 +1,26 @@
+import { browserSupportsWebAuthn } from '@simplewebauthn/browser';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useId, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Navigate, useNavigate, useSearchParams } from 'react-router';
-import { api, clientErrorCodes, isApiError, type LoginInput } from '../api';
+import {
+  api,
+  clientErrorCodes,
+  isApiError,
+  type LoginInput,
+  type RecoveryLoginInput,
+  type Session,
+} from '../api';
 import { useDocumentTitle } from '../components/DocumentTitle';
+import {
+  eidPassphraseResetUrl,
+  isCeremonyCancelled,
+  loginMethodsApi,
+} from '../components/settings/login-methods-api';
 import { applyMailboxLanguage } from '../i18n';
 import { queryKeys, useSession } from '../queries';
 import { safeReturnTo } from '../return-to';
-import { type LoginField, normaliseLogin, validateLogin } from './login-form';
+import { isRecoveryCodeShaped, type LoginField, normaliseLogin, validateLogin } from './login-form';
 
 export function LoginPage() {
   const { t } = useTranslation();
@@ -27,35 +40,81 @@ export function LoginPage() {
     totp: useRef<HTMLInputElement>(null),
   };
   const errorId = useId();
+  // A recovery code instead of the authenticator code, when the phone is lost.
+  const [useRecovery, setUseRecovery] = useState(false);
+  const [recoveryCode, setRecoveryCode] = useState('');
+  const [recoveryInvalid, setRecoveryInvalid] = useState(false);
+  const recoveryRef = useRef<HTMLInputElement>(null);
+  const passkeysSupported = browserSupportsWebAuthn();
+
+  async function enter(result: Session) {
+    await applyMailboxLanguage(result.mailbox.language);
+    queryClient.setQueryData(queryKeys.session, result);
+    await navigate(returnTo, { replace: true, state: { focusMain: true } });
+  }
 
   const login = useMutation({
-    mutationFn: (input: LoginInput) => api.login(input),
-    onSuccess: async (result) => {
-      await applyMailboxLanguage(result.mailbox.language);
-      queryClient.setQueryData(queryKeys.session, result);
-      await navigate(returnTo, { replace: true, state: { focusMain: true } });
-    },
+    mutationFn: (input: LoginInput | RecoveryLoginInput) => api.login(input),
+    onSuccess: enter,
     onError: () => {
       // The code is spent or wrong either way; the other fields stay for another try.
       setValues((current) => ({ ...current, totp: '' }));
+      setRecoveryCode('');
     },
   });
+  const passkeyLogin = useMutation({
+    mutationFn: () => loginMethodsApi.logInWithPasskey(),
+    onSuccess: enter,
+  });
 
-  if (session.data && !login.isPending) return <Navigate to={returnTo} replace />;
+  if (session.data && !login.isPending && !passkeyLogin.isPending)
+    return <Navigate to={returnTo} replace />;
+
+  function switchSecondFactor() {
+    const next = !useRecovery;
+    setUseRecovery(next);
+    setFieldErrors(({ totp: _cleared, ...rest }) => rest);
+    setRecoveryInvalid(false);
+    // The field that replaced the other one gets the focus, after it is rendered.
+    setTimeout(() => (next ? recoveryRef.current : refs.totp.current)?.focus(), 0);
+  }
 
   function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     if (login.isPending) return;
     const input = normaliseLogin(values);
-    const invalid = validateLogin(input);
+    const invalid = validateLogin(input).filter((field) => !(useRecovery && field === 'totp'));
+    const recoveryBad = useRecovery && !isRecoveryCodeShaped(recoveryCode);
     setFieldErrors(Object.fromEntries(invalid.map((field) => [field, true])));
+    setRecoveryInvalid(recoveryBad);
     const first = invalid[0];
     if (first) {
       refs[first].current?.focus();
       return;
     }
+    if (recoveryBad) {
+      recoveryRef.current?.focus();
+      return;
+    }
     login.reset();
-    login.mutate(input);
+    login.mutate(
+      useRecovery
+        ? {
+            nationalId: input.nationalId,
+            password: input.password,
+            recoveryCode: recoveryCode.trim(),
+          }
+        : input,
+    );
+  }
+
+  function passkeyError(): string {
+    const error = passkeyLogin.error;
+    if (!error) return '';
+    if (isCeremonyCancelled(error)) return t('methods.login.passkeyCancelled');
+    if (isApiError(error) && error.code === clientErrorCodes.network)
+      return t('login.errors.network');
+    return t('methods.login.passkeyFailed');
   }
 
   function formError(): string {
@@ -145,33 +204,99 @@ export function LoginPage() {
             />
             <label htmlFor="show-password">{t('login.showPassword')}</label>
           </div>
+          <p className="hint">
+            <a href={eidPassphraseResetUrl}>{t('methods.login.forgot')}</a>{' '}
+            {t('methods.login.forgotHint')}
+          </p>
         </div>
 
-        <div className="field">
-          <label htmlFor="totp">{t('login.totp')}</label>
-          <p id="totp-hint" className="hint">
-            {t('login.totpHint')}
-          </p>
-          <input
-            {...field('totp')}
-            className="input-code"
-            type="text"
-            inputMode="numeric"
-            autoComplete="one-time-code"
-            spellCheck={false}
-            aria-describedby={`totp-hint${fieldErrors.totp ? ' totp-error' : ''}`}
-          />
-          {fieldErrors.totp ? (
-            <p id="totp-error" className="field-error">
-              {t('login.invalid.totp')}
+        {useRecovery ? (
+          <div className="field">
+            <label htmlFor="recovery-code">{t('methods.login.recoveryCode')}</label>
+            <p id="recovery-code-hint" className="hint">
+              {t('methods.login.recoveryCodeHint')}
             </p>
-          ) : null}
-        </div>
+            <input
+              id="recovery-code"
+              name="recoveryCode"
+              ref={recoveryRef}
+              className="input-recovery"
+              type="text"
+              autoComplete="off"
+              spellCheck={false}
+              autoCapitalize="off"
+              value={recoveryCode}
+              onChange={(event) => setRecoveryCode(event.target.value)}
+              aria-invalid={recoveryInvalid ? true : undefined}
+              aria-describedby={`recovery-code-hint${recoveryInvalid ? ' recovery-code-error' : ''}`}
+            />
+            {recoveryInvalid ? (
+              <p id="recovery-code-error" className="field-error">
+                {t('methods.login.invalidRecoveryCode')}
+              </p>
+            ) : null}
+          </div>
+        ) : (
+          <div className="field">
+            <label htmlFor="totp">{t('login.totp')}</label>
+            <p id="totp-hint" className="hint">
+              {t('login.totpHint')}
+            </p>
+            <input
+              {...field('totp')}
+              className="input-code"
+              type="text"
+              inputMode="numeric"
+              autoComplete="one-time-code"
+              spellCheck={false}
+              aria-describedby={`totp-hint${fieldErrors.totp ? ' totp-error' : ''}`}
+            />
+            {fieldErrors.totp ? (
+              <p id="totp-error" className="field-error">
+                {t('login.invalid.totp')}
+              </p>
+            ) : null}
+          </div>
+        )}
+        <button
+          type="button"
+          className="button button-quiet link-button"
+          onClick={switchSecondFactor}
+        >
+          {useRecovery ? t('methods.login.totpInstead') : t('methods.login.recoveryInstead')}
+        </button>
 
         <button type="submit" className="button button-primary" aria-disabled={login.isPending}>
           {login.isPending ? t('login.submitting') : t('login.submit')}
         </button>
       </form>
+
+      <div className="card passkey-login">
+        <p className="or-divider">{t('methods.login.or')}</p>
+        {passkeysSupported ? null : <p className="hint">{t('methods.login.passkeyUnsupported')}</p>}
+        <button
+          hidden={!passkeysSupported}
+          type="button"
+          className="button button-secondary"
+          aria-disabled={passkeyLogin.isPending}
+          aria-describedby="passkey-login-hint"
+          onClick={() => {
+            if (passkeyLogin.isPending) return;
+            passkeyLogin.reset();
+            passkeyLogin.mutate();
+          }}
+        >
+          {passkeyLogin.isPending
+            ? t('methods.login.passkeyWorking')
+            : t('methods.login.passkeyButton')}
+        </button>
+        <p id="passkey-login-hint" className="hint">
+          {t('methods.login.passkeyHint')}
+        </p>
+        <div aria-live="assertive" aria-atomic="true">
+          {passkeyError() ? <p className="form-error-text">{passkeyError()}</p> : null}
+        </div>
+      </div>
 
       <aside className="safety-note" aria-labelledby="safety-title">
         <h2 id="safety-title">{t('login.safety.title')}</h2>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normaliseLogin, validateLogin } from './login-form';
+import { isRecoveryCodeShaped, normaliseLogin, validateLogin } from './login-form';
 
 describe('login form', () => {
   it('removes the spaces people type in numbers, never in the password', () => {
@@ -18,5 +18,14 @@ describe('login form', () => {
       'password',
       'totp',
     ]);
+  });
+
+  it('takes a recovery code as shown or as typed, dash and spaces aside', () => {
+    for (const typed of ['abcde-12345', 'ABCDE 12345', 'abcde12345', ' abcde-12345 ']) {
+      expect(isRecoveryCodeShaped(typed), typed).toBe(true);
+    }
+    for (const typed of ['abcde-1234', '123456', 'abcde-12345-x', 'æbcde-12345']) {
+      expect(isRecoveryCodeShaped(typed), typed).toBe(false);
+    }
   });
 });

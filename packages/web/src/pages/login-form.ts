@@ -26,3 +26,11 @@ export function validateLogin(input: LoginInput): LoginField[] {
   if (!/^\d{6}$/.test(input.totp)) invalid.push('totp');
   return invalid;
 }
+
+/**
+ * Whether a typed recovery code has the shape of one: ten letters and digits, in any case,
+ * with or without the dash and spaces people copy along.
+ */
+export function isRecoveryCodeShaped(typed: string): boolean {
+  return /^[0-9A-Za-z]{10}$/.test(typed.replace(/[\s-]+/g, ''));
+}
