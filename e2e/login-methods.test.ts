@@ -7,7 +7,7 @@ import pino from 'pino';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../packages/server/src/app.js';
-import { sessionCookieName, startSession } from '../packages/server/src/auth/sessions.js';
+import { sessionCookieNameFor, startSession } from '../packages/server/src/auth/sessions.js';
 import { loadConfig } from '../packages/server/src/config.js';
 import { type Runtime, startRuntime } from '../packages/server/src/runtime.js';
 import { createTestDatabase } from '../packages/server/test/support/database.js';
@@ -118,7 +118,9 @@ describe('passphrase and authenticator app, set up from settings', () => {
       userAgent: 'e2e',
     });
     const context = await englishContext();
-    await context.addCookies([{ name: sessionCookieName, value: eid.token, url: publicUrl }]);
+    await context.addCookies([
+      { name: sessionCookieNameFor(publicUrl), value: eid.token, url: publicUrl },
+    ]);
     const page = await context.newPage();
 
     await page.goto(`${publicUrl}/settings`);

@@ -12,7 +12,7 @@ import {
   type TestSession,
 } from '../../../test/support/factories.js';
 import { verifyAuditLog } from '../../audit/verify.js';
-import { sessionCookieName, startSession } from '../sessions.js';
+import { sessionCookieNameFor, startSession } from '../sessions.js';
 import { passphraseChangeLimits } from './passphrase.js';
 import { normaliseRecoveryCode, recoveryCodeCount } from './recovery-codes.js';
 
@@ -46,7 +46,10 @@ async function sessionAtLevel(mailboxId: string, authLevel: string): Promise<Tes
     authLevel,
     userAgent: 'test',
   });
-  return { cookie: `${sessionCookieName}=${token}`, csrfToken: session.csrfToken };
+  return {
+    cookie: `${sessionCookieNameFor(testPublicUrl)}=${token}`,
+    csrfToken: session.csrfToken,
+  };
 }
 
 function logIn(payload: Record<string, string>): Promise<LightMyRequestResponse> {
