@@ -235,7 +235,7 @@ describe('createMailbox', () => {
     ).toBe(nationalId);
     // OWASP Password Storage Cheat Sheet minimum for argon2id.
     expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
-    const secret = openValue(row.totp_secret_sealed, `mailbox:${created.mailboxId}:totp`, keys);
+    const secret = openValue(row.totp_secret_sealed!, `mailbox:${created.mailboxId}:totp`, keys);
     expect(secret).toHaveLength(20);
     expect(Secret.fromBase32(created.totpSecret).hex.toLowerCase()).toBe(secret.toString('hex'));
 
@@ -372,7 +372,7 @@ describe('POST /api/session', () => {
     const row = await sessionRow(token);
     expect(row.id.equals(createHash('sha256').update(token).digest())).toBe(true);
     expect(row.mailbox_id).toBe(recipient.mailboxId);
-    expect(row.auth_level).toBe('password+totp');
+    expect(row.auth_level).toBe('two-factor');
     expect(row.csrf_token).toBe(body.csrfToken);
     expect(row.revoked_at).toBeNull();
     expect(new Date(body.expiresAt).getTime()).toBe(row.expires_at.getTime());

@@ -21,10 +21,11 @@ import {
   passwordHashOptions,
   totpFor,
 } from '../mailboxes/service.js';
+import type { AuthLevel } from './levels.js';
 import { loginBuckets, reserveLoginAttempt, settleLoginAttempt } from './rate-limit.js';
 import { endSession, type RecipientSession, startSession } from './sessions.js';
 
-export const passwordTotpLevel = 'password+totp';
+export const passwordTotpLevel = 'two-factor' satisfies AuthLevel;
 
 /** Why a login failed, for the audit log only: the client always gets the same answer. */
 export type LoginFailureReason =
@@ -79,9 +80,15 @@ export async function logIn(options: {
   const reservation = await reserveLoginAttempt({ db, buckets });
 
   const parsed = parseNationalId(options.nationalId, { acceptSynthetic: options.acceptSynthetic });
-  const credentials = parsed.ok
+  const found = parsed.ok
     ? await findLoginCredentials(db, nationalIdLookupHash(parsed.value, keys))
     : undefined;
+  // A mailbox registered with eID has no passphrase or TOTP until the person sets them: for
+  // this login it is as unknown as a number without a mailbox (same work, same answer).
+  const credentials =
+    found && found.password_hash !== null && found.totp_secret_sealed !== null
+      ? { ...found, password_hash: found.password_hash, totp_secret_sealed: found.totp_secret_sealed }
+      : undefined;
 
   const passwordMatches = await verify(
     credentials?.password_hash ?? (await dummyHash()),
@@ -143,7 +150,7 @@ export async function logIn(options: {
       actor: `mailbox:${credentials.id}`,
       action: 'login.succeeded',
       subject: credentials.id,
-      details: { method: passwordTotpLevel, sessionId: created.session.sessionId, ip },
+      details: { method: 'password+totp', level: passwordTotpLevel, sessionId: created.session.sessionId, ip },
     });
     return created;
   });

@@ -43,11 +43,19 @@ export interface MailboxesTable {
   national_id_sealed: Buffer;
   email: string | null;
   language: Language;
-  password_hash: string;
-  totp_secret_sealed: Buffer;
+  /** Null: no passphrase set (a mailbox registered with eID has none until the person sets one). */
+  password_hash: string | null;
+  /** Null: no TOTP set. */
+  totp_secret_sealed: Buffer | null;
   /** Last accepted TOTP time step, so one code cannot be used twice. */
   totp_last_step: ColumnType<string | null, number | null | undefined, number | null>;
   created_at: CreatedAt;
+  /** Which terms the person accepted at registration, and when (null: opened by an admin). */
+  terms_version: string | null;
+  terms_accepted_at: NullableTimestamp;
+  /** E.164; used only once `phone_verified_at` is set. */
+  phone: string | null;
+  phone_verified_at: NullableTimestamp;
 }
 
 export type LetterStatus = 'delivered' | 'notified' | 'read';
@@ -63,6 +71,8 @@ export interface LettersTable {
   delivered_at: CreatedAt;
   notified_at: NullableTimestamp;
   read_at: NullableTimestamp;
+  /** The assurance level a session needs to read the letter (auth/levels.ts). */
+  auth_level: ColumnType<string, string | undefined, never>;
 }
 
 export interface DocumentsTable {
@@ -115,6 +125,38 @@ export interface AuditLogTable {
   hash: Buffer;
 }
 
+/** An eID login in progress, found by the SHA-256 of the login cookie's token; used once. */
+export interface EidLoginsTable {
+  id: Buffer;
+  state: string;
+  nonce: string;
+  code_verifier: string;
+  level: string;
+  return_to: string | null;
+  session_id: Buffer | null;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+}
+
+/** A person who logged in with eID and has no mailbox yet, until they accept the terms. */
+export interface EidRegistrationsTable {
+  id: Buffer;
+  national_id_sealed: Buffer;
+  level: string;
+  return_to: string | null;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+}
+
+export interface ContactVerificationsTable {
+  mailbox_id: string;
+  channel: 'email' | 'phone';
+  address: string;
+  code_hash: Buffer;
+  attempts: ColumnType<number, number | undefined, number>;
+  expires_at: Timestamp;
+}
+
 export interface Database {
   senders: SendersTable;
   sender_keys: SenderKeysTable;
@@ -125,6 +167,9 @@ export interface Database {
   sessions: SessionsTable;
   login_attempts: LoginAttemptsTable;
   audit_log: AuditLogTable;
+  eid_logins: EidLoginsTable;
+  eid_registrations: EidRegistrationsTable;
+  contact_verifications: ContactVerificationsTable;
 }
 
 export type Letter = Selectable<LettersTable>;
