@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { eidRoutes } from './auth/eid-routes.js';
 import { authRoutes } from './auth/routes.js';
 import type { AppContext } from './context.js';
 import { KuvertError } from './errors.js';
@@ -99,6 +100,7 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
   await app.register(securityPageRoutes(context));
   await app.register(lettersSenderRoutes(context), { prefix: '/api/v1' });
   await app.register(authRoutes(context), { prefix: '/api' });
+  await app.register(eidRoutes(context), { prefix: '/api' });
   await app.register(lettersRecipientRoutes(context), { prefix: '/api' });
   if (!config.isProduction) await app.register(notificationsDevRoutes(context));
   await app.register(webAppRoutes(context));

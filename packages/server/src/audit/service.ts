@@ -17,7 +17,11 @@ export type AuditAction =
   | 'sender.created'
   | 'sender.key_added'
   | 'sender.key_revoked'
-  | 'mailbox.created';
+  | 'mailbox.created'
+  | 'session.stepped_up'
+  | 'registration.started'
+  | 'contact.verification_sent'
+  | 'contact.verified';
 
 export interface AuditEvent {
   actor: string;
