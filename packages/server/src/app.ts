@@ -16,6 +16,7 @@ import { webAppRoutes } from './http/web-app.js';
 import { lettersRecipientRoutes } from './letters/recipient-routes.js';
 import { lettersSenderRoutes } from './letters/sender-routes.js';
 import { notificationsDevRoutes } from './notifications/routes.js';
+import { registrationRoutes } from './registration/routes.js';
 import { securityPageRoutes } from './security-page/routes.js';
 
 declare module 'fastify' {
@@ -101,6 +102,7 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
   await app.register(lettersSenderRoutes(context), { prefix: '/api/v1' });
   await app.register(authRoutes(context), { prefix: '/api' });
   await app.register(eidRoutes(context), { prefix: '/api' });
+  await app.register(registrationRoutes(context), { prefix: '/api' });
   await app.register(lettersRecipientRoutes(context), { prefix: '/api' });
   if (!config.isProduction) await app.register(notificationsDevRoutes(context));
   await app.register(webAppRoutes(context));
