@@ -116,7 +116,16 @@ export const rooms: readonly Room[] = [
     paths: ['packages/server/src/auth'],
     holds:
       'recipient login (password + TOTP, national eID over OpenID Connect), assurance levels and step-up, sessions, CSRF, login rate limits',
-    mayImport: ['mailboxes', 'documents', 'db', 'audit', 'errors', 'context', 'safe-text', 'config'],
+    mayImport: [
+      'mailboxes',
+      'documents',
+      'db',
+      'audit',
+      'errors',
+      'context',
+      'safe-text',
+      'config',
+    ],
   },
   {
     name: 'registration',

@@ -325,7 +325,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     }
   }
   if (values.KUVERT_ENV === 'production') {
-    if (values.KUVERT_EID_ISSUER !== undefined && !values.KUVERT_EID_ISSUER.startsWith('https://')) {
+    if (
+      values.KUVERT_EID_ISSUER !== undefined &&
+      !values.KUVERT_EID_ISSUER.startsWith('https://')
+    ) {
       problems.push('KUVERT_EID_ISSUER must use https in production');
     }
     if (!values.SMTP_URL) problems.push('SMTP_URL must be set in production');

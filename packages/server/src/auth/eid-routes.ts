@@ -113,7 +113,9 @@ export function eidRoutes(context: EidRoutesContext): FastifyPluginAsyncTypebox 
             ip: request.ip,
             userAgent: request.headers['user-agent'],
           });
-          const returnTo = outcome.returnTo ? `?returnTo=${encodeURIComponent(outcome.returnTo)}` : '';
+          const returnTo = outcome.returnTo
+            ? `?returnTo=${encodeURIComponent(outcome.returnTo)}`
+            : '';
           if (outcome.kind === 'register') {
             cookies.push(registrationCookie(outcome.registrationToken));
             reply.header('set-cookie', cookies);

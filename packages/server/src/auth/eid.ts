@@ -90,13 +90,10 @@ async function discover(
   clientId: string,
 ): Promise<oidc.Configuration> {
   const insecure = issuer.startsWith('http://') && !config.isProduction;
-  return oidc.discovery(
-    new URL(issuer),
-    clientId,
-    undefined,
-    await clientAuthentication(config),
-    { execute: insecure ? [oidc.allowInsecureRequests] : [], timeout: 10 },
-  );
+  return oidc.discovery(new URL(issuer), clientId, undefined, await clientAuthentication(config), {
+    execute: insecure ? [oidc.allowInsecureRequests] : [],
+    timeout: 10,
+  });
 }
 
 async function clientAuthentication(config: EidConfig): Promise<oidc.ClientAuth> {
@@ -225,10 +222,7 @@ export async function finishEidLogin(options: {
   try {
     return await verifyAndAct(options);
   } catch (error) {
-    const reason =
-      error instanceof EidRefusal
-        ? error.reason
-        : `${(error as { code?: string }).code ?? 'error'}: ${(error as Error).message}`;
+    const reason = error instanceof EidRefusal ? error.reason : describeClientError(error);
     await db.transaction().execute((tx) =>
       appendAuditEvent(tx, {
         actor: 'anonymous',
@@ -239,6 +233,16 @@ export async function finishEidLogin(options: {
     );
     throw error instanceof EidRefusal ? error : new EidRefusal(reason);
   }
+}
+
+/**
+ * openid-client's error for the log: its code and message, and the message of what it wraps
+ * (oauth4webapi names the claim or parameter that failed there, e.g. `"nonce" claim`).
+ */
+function describeClientError(error: unknown): string {
+  const { code, message, cause } = error as { code?: string; message?: string; cause?: unknown };
+  const inner = cause instanceof Error && cause.message !== message ? ` (${cause.message})` : '';
+  return `${code ?? 'error'}: ${message ?? String(error)}${inner}`.slice(0, 300);
 }
 
 async function verifyAndAct(options: Parameters<typeof finishEidLogin>[0]): Promise<EidOutcome> {
@@ -276,7 +280,13 @@ async function verifyAndAct(options: Parameters<typeof finishEidLogin>[0]): Prom
 
   const mailbox = await findLoginCredentials(db, nationalIdLookupHash(parsed.value, keys));
   if (login.session_id) {
-    return stepUp({ ...options, sessionId: login.session_id, mailbox, level, returnTo: login.return_to });
+    return stepUp({
+      ...options,
+      sessionId: login.session_id,
+      mailbox,
+      level,
+      returnTo: login.return_to,
+    });
   }
   if (!mailbox) {
     const registrationToken = randomBytes(32).toString('base64url');
@@ -325,7 +335,12 @@ async function verifyAndAct(options: Parameters<typeof finishEidLogin>[0]): Prom
     });
     return created;
   });
-  return { kind: 'logged-in', token: started.token, mailboxId: mailbox.id, returnTo: login.return_to };
+  return {
+    kind: 'logged-in',
+    token: started.token,
+    mailboxId: mailbox.id,
+    returnTo: login.return_to,
+  };
 }
 
 /** The AAD a registration's sealed number is bound to. */

@@ -87,7 +87,11 @@ export async function logIn(options: {
   // this login it is as unknown as a number without a mailbox (same work, same answer).
   const credentials =
     found && found.password_hash !== null && found.totp_secret_sealed !== null
-      ? { ...found, password_hash: found.password_hash, totp_secret_sealed: found.totp_secret_sealed }
+      ? {
+          ...found,
+          password_hash: found.password_hash,
+          totp_secret_sealed: found.totp_secret_sealed,
+        }
       : undefined;
 
   const passwordMatches = await verify(
@@ -150,7 +154,12 @@ export async function logIn(options: {
       actor: `mailbox:${credentials.id}`,
       action: 'login.succeeded',
       subject: credentials.id,
-      details: { method: 'password+totp', level: passwordTotpLevel, sessionId: created.session.sessionId, ip },
+      details: {
+        method: 'password+totp',
+        level: passwordTotpLevel,
+        sessionId: created.session.sessionId,
+        ip,
+      },
     });
     return created;
   });

@@ -92,7 +92,8 @@ function submissionHash(submission: Submission, documentSha256: Buffer): Buffer 
   const { metadata, document } = submission;
   // The level is hashed only when it is not the default, so a retry of a letter sent before
   // levels existed still hashes as it did then.
-  const level = metadata.authLevel && metadata.authLevel !== 'two-factor' ? [metadata.authLevel] : [];
+  const level =
+    metadata.authLevel && metadata.authLevel !== 'two-factor' ? [metadata.authLevel] : [];
   return createHash('sha256')
     .update(
       JSON.stringify([
@@ -292,7 +293,8 @@ function presentRecipientLetter(
 function parseLetterLevel(stored: string): AuthLevel {
   const level = parseAuthLevel(stored);
   // parseAuthLevel reads unknown as the lowest: right for sessions, wrong for a letter.
-  if (level !== stored) throw new KuvertError('internal', undefined, { logReason: 'unknown letter level' });
+  if (level !== stored)
+    throw new KuvertError('internal', undefined, { logReason: 'unknown letter level' });
   return level;
 }
 

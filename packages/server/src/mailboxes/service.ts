@@ -226,7 +226,9 @@ export async function createMailbox(
   }
 
   const mailboxId = randomUUID();
-  const totpSecret = withPassphrase ? (options.totpSecret ?? randomBytes(totpSecretBytes)) : undefined;
+  const totpSecret = withPassphrase
+    ? (options.totpSecret ?? randomBytes(totpSecretBytes))
+    : undefined;
   const passwordHash =
     options.password !== undefined ? await hashPassphrase(options.password) : null;
   try {

@@ -17,7 +17,12 @@ const SinkMessageBody = Type.Object({
 
 const SmsListBody = Type.Object({
   messages: Type.Array(
-    Type.Object({ id: Type.String(), receivedAt: Type.String(), to: Type.String(), text: Type.String() }),
+    Type.Object({
+      id: Type.String(),
+      receivedAt: Type.String(),
+      to: Type.String(),
+      text: Type.String(),
+    }),
   ),
 });
 

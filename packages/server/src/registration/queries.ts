@@ -6,7 +6,13 @@ export type ContactChannel = 'email' | 'phone';
 /** A new code replaces any earlier one for the same mailbox and channel. */
 export async function upsertContactVerification(
   db: Executor,
-  row: { mailboxId: string; channel: ContactChannel; address: string; codeHash: Buffer; ttlSeconds: number },
+  row: {
+    mailboxId: string;
+    channel: ContactChannel;
+    address: string;
+    codeHash: Buffer;
+    ttlSeconds: number;
+  },
 ): Promise<void> {
   await db
     .insertInto('contact_verifications')
@@ -30,7 +36,11 @@ export async function upsertContactVerification(
 }
 
 /** Count one attempt and return the row as it was, if a live one exists. */
-export async function countContactAttempt(db: Executor, mailboxId: string, channel: ContactChannel) {
+export async function countContactAttempt(
+  db: Executor,
+  mailboxId: string,
+  channel: ContactChannel,
+) {
   return db
     .updateTable('contact_verifications')
     .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
@@ -103,6 +113,10 @@ export async function markPhoneVerified(db: Executor, mailboxId: string, phone: 
     .execute();
 }
 
-export async function setMailboxLanguage(db: Executor, mailboxId: string, language: 'nb' | 'nn' | 'en') {
+export async function setMailboxLanguage(
+  db: Executor,
+  mailboxId: string,
+  language: 'nb' | 'nn' | 'en',
+) {
   await db.updateTable('mailboxes').set({ language }).where('id', '=', mailboxId).execute();
 }

@@ -49,7 +49,11 @@ export async function completeRegistration(
     ip: string;
     userAgent: string | undefined;
   },
-): Promise<{ token: string; session: RecipientSession; mailbox: { id: string; language: Language } }> {
+): Promise<{
+  token: string;
+  session: RecipientSession;
+  mailbox: { id: string; language: Language };
+}> {
   if (options.acceptedTermsVersion !== termsVersion) {
     throw new KuvertError(
       'validation_failed',
@@ -61,7 +65,11 @@ export async function completeRegistration(
     ? await takeEidRegistration(db, sessionTokenHash(options.token))
     : undefined;
   if (!pending) throw new KuvertError('unauthenticated');
-  const nationalId = openValue(pending.national_id_sealed, registrationContext(pending.id), keys).toString('utf8');
+  const nationalId = openValue(
+    pending.national_id_sealed,
+    registrationContext(pending.id),
+    keys,
+  ).toString('utf8');
   const level = parseAuthLevel(pending.level);
   const { mailboxId } = await createMailbox({
     db,
@@ -73,12 +81,23 @@ export async function completeRegistration(
     termsVersion,
   });
   const started = await db.transaction().execute(async (tx) => {
-    const created = await startSession({ db: tx, mailboxId, authLevel: level, userAgent: options.userAgent });
+    const created = await startSession({
+      db: tx,
+      mailboxId,
+      authLevel: level,
+      userAgent: options.userAgent,
+    });
     await appendAuditEvent(tx, {
       actor: `mailbox:${mailboxId}`,
       action: 'login.succeeded',
       subject: mailboxId,
-      details: { method: 'eid', level, registration: true, sessionId: created.session.sessionId, ip: options.ip },
+      details: {
+        method: 'eid',
+        level,
+        registration: true,
+        sessionId: created.session.sessionId,
+        ip: options.ip,
+      },
     });
     return created;
   });
@@ -92,7 +111,12 @@ const codeTtlSeconds = 15 * 60;
 const maxCodeAttempts = 5;
 const e164 = /^\+[1-9][0-9]{7,14}$/;
 
-function codeHash(context: Context, mailboxId: string, channel: ContactChannel, code: string): Buffer {
+function codeHash(
+  context: Context,
+  mailboxId: string,
+  channel: ContactChannel,
+  code: string,
+): Buffer {
   return lookupHash(`${mailboxId}:${channel}:${code}`, 'contact-code', context.keys);
 }
 
@@ -151,7 +175,10 @@ export async function requestContactCode(
 }
 
 function invalidEmail(): never {
-  throw new KuvertError('validation_failed', 'email must be an email address such as name@example.no.');
+  throw new KuvertError(
+    'validation_failed',
+    'email must be an email address such as name@example.no.',
+  );
 }
 
 /** Check a code; one wrong or expired answer for every failure, at most five tries a code. */
@@ -167,7 +194,12 @@ export async function verifyContactCode(
   const row = await countContactAttempt(db, options.mailboxId, options.channel);
   if (!row || row.attempts > maxCodeAttempts) throw wrong;
   const typed = options.code.replace(/\s+/g, '');
-  const expected = codeHash(context, options.mailboxId, options.channel, /^[0-9]{6}$/.test(typed) ? typed : '-');
+  const expected = codeHash(
+    context,
+    options.mailboxId,
+    options.channel,
+    /^[0-9]{6}$/.test(typed) ? typed : '-',
+  );
   if (!timingSafeEqual(expected, row.code_hash)) throw wrong;
   try {
     await db.transaction().execute(async (tx) => {

@@ -45,7 +45,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('eid_logins_expiry_idx').on('eid_logins').column('expires_at').execute();
+  await db.schema
+    .createIndex('eid_logins_expiry_idx')
+    .on('eid_logins')
+    .column('expires_at')
+    .execute();
 
   await db.schema
     .createTable('eid_registrations')
@@ -65,7 +69,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   // One pending address per mailbox and channel; the code is kept only as a keyed hash.
   await db.schema
     .createTable('contact_verifications')
-    .addColumn('mailbox_id', 'uuid', (c) => c.notNull().references('mailboxes.id').onDelete('cascade'))
+    .addColumn('mailbox_id', 'uuid', (c) =>
+      c.notNull().references('mailboxes.id').onDelete('cascade'),
+    )
     .addColumn('channel', 'text', (c) => c.notNull().check(sql`channel in ('email', 'phone')`))
     .addColumn('address', 'text', (c) => c.notNull())
     .addColumn('code_hash', 'bytea', (c) => c.notNull())
