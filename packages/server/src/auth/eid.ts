@@ -368,7 +368,7 @@ async function stepUp(options: {
     options.presentedSessionToken !== undefined
       ? sessionIdOf(options.presentedSessionToken)
       : undefined;
-  if (!presented || !presented.equals(options.sessionId)) {
+  if (!presented?.equals(options.sessionId)) {
     throw new EidRefusal('step-up finished in a browser without the session that asked for it');
   }
   const session = await findLiveSession(db, options.sessionId, sessionTimeouts);
