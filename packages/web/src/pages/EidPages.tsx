@@ -78,7 +78,7 @@ export function StepUpNotice({
   return (
     <div className="message-page" data-testid="step-up">
       <h1>{t('stepUp.title')}</h1>
-      <p>{t(level === 'eid-high' ? 'stepUp.bodyHigh' : 'stepUp.bodySubstantial')}</p>
+      <p>{level === 'eid-high' ? t('stepUp.bodyHigh') : t('stepUp.bodySubstantial')}</p>
       <p>
         <a
           className="button"

@@ -133,16 +133,32 @@ function AddressForm({ channel }: { channel: 'email' | 'phone' }) {
     onSuccess: () => setVerified(true),
   });
   const id = `contact-${channel}`;
+  const text =
+    channel === 'email'
+      ? {
+          title: t('register.contact.email.title'),
+          label: t('register.contact.email.label'),
+          hint: t('register.contact.email.hint'),
+          sent: t('register.contact.email.sent'),
+          verified: t('register.contact.email.verified', { address }),
+        }
+      : {
+          title: t('register.contact.phone.title'),
+          label: t('register.contact.phone.label'),
+          hint: t('register.contact.phone.hint'),
+          sent: t('register.contact.phone.sent'),
+          verified: t('register.contact.phone.verified', { address }),
+        };
   if (verified) {
     return (
       <p className="card" role="status" data-testid={`${channel}-verified`}>
-        {t(`register.contact.${channel}.verified`, { address })}
+        {text.verified}
       </p>
     );
   }
   return (
     <section className="card form" aria-labelledby={`${id}-title`}>
-      <h2 id={`${id}-title`}>{t(`register.contact.${channel}.title`)}</h2>
+      <h2 id={`${id}-title`}>{text.title}</h2>
       <form
         onSubmit={(event) => {
           event.preventDefault();
@@ -150,9 +166,9 @@ function AddressForm({ channel }: { channel: 'email' | 'phone' }) {
         }}
       >
         <div className="field">
-          <label htmlFor={id}>{t(`register.contact.${channel}.label`)}</label>
+          <label htmlFor={id}>{text.label}</label>
           <p id={`${id}-hint`} className="hint">
-            {t(`register.contact.${channel}.hint`)}
+            {text.hint}
           </p>
           <input
             id={id}
@@ -175,7 +191,7 @@ function AddressForm({ channel }: { channel: 'email' | 'phone' }) {
             verify.mutate();
           }}
         >
-          <p role="status">{t(`register.contact.${channel}.sent`)}</p>
+          <p role="status">{text.sent}</p>
           <div className="field">
             <label htmlFor={`${id}-code`}>{t('register.contact.code')}</label>
             <input
