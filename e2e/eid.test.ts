@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { testPersons } from '@kuvert/eid-simulator/persons';
+import { KuvertClient } from '@kuvert/sdk';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -14,7 +15,7 @@ import { createTestDatabase } from '../packages/server/test/support/database.js'
 import { startTestEid, type TestEid } from '../packages/server/test/support/eid.js';
 import {
   buildSender,
-  sendLetter,
+  samplePdf,
   type TestSender,
 } from '../packages/server/test/support/factories.js';
 import { freePort } from '../packages/server/test/support/ports.js';
@@ -138,21 +139,27 @@ describe('eID in Chromium through the simulator', () => {
     const pid = generateSyntheticNationalId();
     const page = await browser.newPage({ locale: 'nb-NO' });
     await register(page, pid);
-    const sent = await sendLetter(app, sender, {
+    const client = new KuvertClient({ baseUrl: publicUrl, key: sender.key });
+    const sent = await client.sendLetter({
       recipient: { nationalId: pid },
       subject: 'Helseopplysninger',
       authLevel: 'eid-high',
+      document: { filename: 'helse.pdf', bytes: await samplePdf() },
     });
-    const letterId = sent.json<{ id: string }>().id;
+    const letterId = sent.id;
     await page.goto(`${publicUrl}/`);
-    await page.getByTestId('needs-step-up').waitFor();
+    await page.getByTestId('needs-step-up').waitFor({ timeout: 6000 });
     await page.getByRole('link', { name: /Helseopplysninger/ }).click();
-    await page.getByTestId('step-up').waitFor();
+    await page.getByTestId('step-up').waitFor({ timeout: 6000 });
     await page.getByRole('link', { name: 'Logg inn med eID og åpne brevet' }).click();
     await logInAtSimulator(page, pid, 'high');
-    await page.waitForURL(`${publicUrl}/letters/${letterId}`);
-    await page.getByRole('heading', { name: 'Helseopplysninger' }).waitFor();
-    await page.locator('canvas').first().waitFor();
+    await page
+      .waitForURL(`${publicUrl}/letters/${letterId}`, { timeout: 6000 })
+      .catch(async (e) => {
+        throw new Error(`at ${page.url()}`, { cause: e });
+      });
+    await page.getByRole('heading', { name: 'Helseopplysninger' }).waitFor({ timeout: 6000 });
+    await page.locator('canvas').first().waitFor({ timeout: 6000 });
     await page.close();
   });
 });

@@ -60,6 +60,7 @@ export interface Problem {
   status: number;
   detail?: string;
   code: string;
+  requiredLevel?: string;
 }
 
 /** Codes the client makes up itself, for failures that never reached the API. */
@@ -85,7 +86,7 @@ export class ApiError extends Error {
     this.status = problem.status;
     this.detail = problem.detail;
     this.code = problem.code;
-    const required = (problem as { requiredLevel?: unknown }).requiredLevel;
+    const required = problem.requiredLevel;
     this.requiredLevel =
       required === 'eid-substantial' || required === 'eid-high' || required === 'two-factor'
         ? required
@@ -121,6 +122,8 @@ export function problemFromBody(status: number, body: unknown, statusText = ''):
       status: typeof body.status === 'number' ? body.status : status,
       code: body.code,
       ...(typeof body.detail === 'string' ? { detail: body.detail } : {}),
+      // step_up_required names the level to log in with.
+      ...(typeof body.requiredLevel === 'string' ? { requiredLevel: body.requiredLevel } : {}),
     });
   }
   return new ApiError({

@@ -12,7 +12,7 @@ import { findLoginCredentials } from '../mailboxes/queries.js';
 import { nationalIdLookupHash } from '../mailboxes/service.js';
 import { acrFor, type EidLevel, levelOfAcr, meetsLevel, parseAuthLevel } from './levels.js';
 import { findLiveSession, insertEidLogin, insertEidRegistration, takeEidLogin } from './queries.js';
-import { endSession, sessionIdOf, sessionTimeouts, startSession } from './sessions.js';
+import { endSession, sessionTimeouts, startSession } from './sessions.js';
 
 /**
  * National eID login over OpenID Connect (ID-porten or the eID simulator): authorization code
@@ -363,14 +363,9 @@ async function stepUp(options: {
   userAgent: string | undefined;
 }): Promise<EidOutcome> {
   const { db, ip, level } = options;
-  // The step-up belongs to the session that asked for it, still live in this browser.
-  const presented =
-    options.presentedSessionToken !== undefined
-      ? sessionIdOf(options.presentedSessionToken)
-      : undefined;
-  if (!presented?.equals(options.sessionId)) {
-    throw new EidRefusal('step-up finished in a browser without the session that asked for it');
-  }
+  // The step-up belongs to the session that started it: its id was stored with the login, and
+  // the Lax login cookie ties the callback to that browser. The session cookie itself is Strict,
+  // so the browser does not send it on the provider's cross-site redirect to the callback.
   const session = await findLiveSession(db, options.sessionId, sessionTimeouts);
   if (!session) throw new EidRefusal('the session to step up has ended');
   if (!options.mailbox || options.mailbox.id !== session.mailbox_id) {
