@@ -2,6 +2,7 @@ import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { memoryAdapter } from './memory-adapter.js';
 import { type Acr, acrHigh, acrSubstantial, acrValues, testPersons } from './persons.js';
 
 /**
@@ -79,6 +80,7 @@ function providerConfiguration(clients: SimulatorClient[]): Configuration {
     format: 'jwk',
   });
   return {
+    adapter: memoryAdapter(),
     clients: clients.map((client) => ({
       client_id: client.clientId,
       client_secret: client.clientSecret,
