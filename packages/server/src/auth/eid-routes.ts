@@ -43,6 +43,11 @@ const EidLoginQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/** A redirect-only answer: a browser navigation, no body. */
+function redirect(description: string) {
+  return Type.Null({ description: `See Other (Location header). ${description}` });
+}
+
 /** Where the browser lands after a refused eID login: one page, whatever went wrong. */
 const refusedPath = '/login/eid-refused';
 
@@ -64,6 +69,7 @@ export function eidRoutes(context: EidRoutesContext): FastifyPluginAsyncTypebox 
           description:
             'Answers 303 to the provider with a short-lived HttpOnly login cookie (SameSite=Lax). With stepUp=true and a live session, the login raises that session’s level.',
           querystring: EidLoginQuery,
+          response: { 303: redirect('To the provider, or to /login/eid-refused.') },
         },
       },
       async (request, reply) => {
@@ -97,6 +103,9 @@ export function eidRoutes(context: EidRoutesContext): FastifyPluginAsyncTypebox 
           summary: 'Where the eID provider sends the browser back',
           description:
             'Checks state, PKCE, nonce, issuer and the level (acr), then logs in (new session id), steps up, or starts registration, and answers 303 to the web app. Every failure answers 303 to one generic page; the log has the reason under the request id.',
+          response: {
+            303: redirect('To /login/eid-done, /register, or /login/eid-refused?ref=<request id>.'),
+          },
         },
       },
       async (request, reply) => {
