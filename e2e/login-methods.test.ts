@@ -15,7 +15,7 @@ import { buildRecipient, currentTotp } from '../packages/server/test/support/fac
 import { freePort } from '../packages/server/test/support/ports.js';
 
 /**
- * Issue 7, items 3 and 9: the login methods from the outside, in Debian's Chromium. A person
+ * The login methods from the outside, in Debian's Chromium. A person
  * whose mailbox came from eID sets a passphrase (seeing the strength estimate), sets up the
  * authenticator app from its QR page, and logs in with passphrase + TOTP and then with a
  * recovery code; another registers a passkey with Chromium's virtual authenticator (CDP

@@ -21,7 +21,7 @@ import {
 import { freePort } from '../packages/server/test/support/ports.js';
 
 /**
- * The security settings page in Chromium (issue 7, items 5, 8 and 9): a person logged in on two
+ * The security settings page in Chromium: a person logged in on two
  * browsers sees both sessions, logs the other one out (which is then logged out at once), sets
  * an anti-phishing phrase, and finds it in the next notification email in the dev mail sink.
  * On http://localhost, where the session cookie has no __Host- prefix and still works.

@@ -33,6 +33,7 @@ const serverRooms = [
   'senders',
   'mailboxes',
   'auth',
+  'registration',
   'letters',
   'notifications',
   'jobs',
@@ -115,8 +116,34 @@ export const rooms: readonly Room[] = [
     name: 'auth',
     paths: ['packages/server/src/auth'],
     holds:
-      'recipient login (password + TOTP or a recovery code, passkeys), the login methods a recipient manages, sessions, CSRF, login rate limits',
-    mayImport: ['mailboxes', 'documents', 'db', 'audit', 'errors', 'context', 'safe-text'],
+      'recipient login (password + TOTP or a recovery code, passkeys, national eID over OpenID Connect), the login methods a recipient manages, assurance levels and step-up, sessions, CSRF, login rate limits',
+    mayImport: [
+      'mailboxes',
+      'documents',
+      'db',
+      'audit',
+      'errors',
+      'context',
+      'safe-text',
+      'config',
+    ],
+  },
+  {
+    name: 'registration',
+    paths: ['packages/server/src/registration'],
+    holds:
+      'a mailbox opened at the first eID login (terms accepted, version recorded), notification addresses confirmed by one-time codes',
+    mayImport: [
+      'auth',
+      'mailboxes',
+      'notifications',
+      'documents',
+      'db',
+      'audit',
+      'errors',
+      'context',
+      'safe-text',
+    ],
   },
   {
     name: 'letters',
@@ -142,7 +169,7 @@ export const rooms: readonly Room[] = [
     name: 'notifications',
     paths: ['packages/server/src/notifications'],
     holds:
-      'notification email: templates (nb, nn, en, with the personal anti-phishing phrase), mailer, the `letter.notify` job, dev mail sink',
+      'notification email: templates (nb, nn, en, with the personal anti-phishing phrase), mailer, the `letter.notify` job, dev mail sink; the SMS adapter and its dev sink',
     mayImport: ['jobs', 'db', 'config', 'errors', 'context', 'mailboxes'],
   },
   {
@@ -196,7 +223,7 @@ export const rooms: readonly Room[] = [
     name: 'test-support',
     paths: ['packages/server/test'],
     holds: 'test support only: global database setup, app factory, factories, PDFs, fixtures',
-    mayImport: [...serverRooms, 'sdk', 'repository'],
+    mayImport: [...serverRooms, 'sdk', 'repository', 'eid-simulator'],
     sqlAnywhere: true,
   },
   {
@@ -216,7 +243,14 @@ export const rooms: readonly Room[] = [
     name: 'cli',
     paths: ['packages/cli/src', 'packages/cli/bin'],
     holds: 'the `kuvert` command (`bin/kuvert.mjs` registers tsx for `npx kuvert`)',
-    mayImport: [...serverRooms, 'sdk'],
+    mayImport: [...serverRooms, 'sdk', 'eid-simulator'],
+  },
+  {
+    name: 'eid-simulator',
+    paths: ['packages/eid-simulator/src'],
+    holds:
+      'a local OpenID Connect provider (oidc-provider) that answers like ID-porten, with synthetic test persons: development, the demo and the tests only',
+    mayImport: [],
   },
   {
     name: 'web',

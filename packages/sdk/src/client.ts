@@ -28,6 +28,11 @@ export interface SendLetterInput {
   recipient: Recipient;
   subject: string;
   document: { filename: string; bytes: Uint8Array; contentType?: 'application/pdf' };
+  /**
+   * The login the recipient needs to open the letter: `two-factor` (the default), or eID at
+   * `eid-substantial` or `eid-high`.
+   */
+  authLevel?: 'two-factor' | 'eid-substantial' | 'eid-high';
 }
 
 /** An RFC 9457 problem document as the Kuvert API sends it. */
@@ -195,6 +200,7 @@ export function encodeLetterForm(input: SendLetterInput & { messageId: string })
     messageId: input.messageId,
     recipient: presentRecipient(input.recipient),
     subject: input.subject,
+    ...(input.authLevel !== undefined ? { authLevel: input.authLevel } : {}),
   });
   const bytes = Buffer.concat([
     Buffer.from(

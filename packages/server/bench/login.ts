@@ -22,7 +22,7 @@ import { type PreparedRequest, runLoad } from './load.js';
  * parameters on all cores, measured in the same run on the same machine. Every login is of
  * its own account, so no TOTP code is used twice and no throttle is reached.
  *
- * Target (issue 7, item 10): logins ≥ 0.8 of the raw argon2id rate. Raw and login runs
+ * Target: logins ≥ 0.8 of the raw argon2id rate. Raw and login runs
  * alternate (BENCH_ROUNDS times), each login run compared with the raw runs just before and
  * after it, and the median of those ratios is reported: on a shared machine the rate of either
  * moves by a factor of two within a minute. CPU per login comes from the kernel's accounting of

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { eidRoutes } from './auth/eid-routes.js';
 import { loginMethodsRoutes } from './auth/factors/routes.js';
 import { authRoutes } from './auth/routes.js';
 import { sessionCookieNameFor } from './auth/sessions.js';
@@ -17,6 +18,7 @@ import { webAppRoutes } from './http/web-app.js';
 import { lettersRecipientRoutes } from './letters/recipient-routes.js';
 import { lettersSenderRoutes } from './letters/sender-routes.js';
 import { notificationsDevRoutes } from './notifications/routes.js';
+import { registrationRoutes } from './registration/routes.js';
 import { securityPageRoutes } from './security-page/routes.js';
 
 declare module 'fastify' {
@@ -106,6 +108,8 @@ export async function buildApp(context: AppContext): Promise<FastifyInstance> {
   await app.register(lettersSenderRoutes(context), { prefix: '/api/v1' });
   await app.register(authRoutes(context), { prefix: '/api' });
   await app.register(loginMethodsRoutes(context), { prefix: '/api' });
+  await app.register(eidRoutes(context), { prefix: '/api' });
+  await app.register(registrationRoutes(context), { prefix: '/api' });
   await app.register(lettersRecipientRoutes(context), { prefix: '/api' });
   if (!config.isProduction) await app.register(notificationsDevRoutes(context));
   await app.register(webAppRoutes(context));

@@ -292,6 +292,25 @@ export const settings = {
     isDevelopment,
     'true outside production',
   ),
+  KUVERT_EID_ISSUER: optionalText(
+    'OpenID Connect issuer of the national eID (ID-porten: `https://idporten.no`, test: `https://test.idporten.no`). The redirect URI to register with it is `$KUVERT_PUBLIC_URL/api/eid/callback`. Unset outside production: `kuvert start` runs the eID simulator and uses it; unset in production: no eID login.',
+    '(unset: simulator outside production)',
+  ),
+  KUVERT_EID_CLIENT_ID: optionalText('Client id registered with the eID issuer.'),
+  KUVERT_EID_CLIENT_SECRET: optionalText(
+    'Client secret for the eID issuer (client_secret_basic). Set this or KUVERT_EID_PRIVATE_KEY.',
+    '(unset)',
+    true,
+  ),
+  KUVERT_EID_PRIVATE_KEY: optionalText(
+    'Private key for private_key_jwt client authentication at the eID issuer, as a JWK (JSON, with `kid` and `alg`, e.g. RS256); its public half is registered with the issuer. Used instead of KUVERT_EID_CLIENT_SECRET when set.',
+    '(unset)',
+    true,
+  ),
+  KUVERT_EID_SIMULATOR_PORT: port(
+    'Port of the eID simulator that `kuvert start` runs outside production when KUVERT_EID_ISSUER is unset (loopback only; 0 picks a free port).',
+    0,
+  ),
   KUVERT_WORKERS: flag('Run background jobs in this process.', true, 'true'),
   KUVERT_PDF_THREADS: count(
     'Child processes that inspect uploaded PDFs (pdf.js), off the event loop, each with a memory cap (the name is from when they were threads).',
@@ -345,7 +364,26 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   if (values.KUVERT_OPENPGP_KEY_PASSPHRASE && !values.KUVERT_OPENPGP_KEY_FILE) {
     problems.push('KUVERT_OPENPGP_KEY_PASSPHRASE is set but KUVERT_OPENPGP_KEY_FILE is not');
   }
+  if (values.KUVERT_EID_ISSUER !== undefined) {
+    if (!values.KUVERT_EID_CLIENT_ID) {
+      problems.push('KUVERT_EID_CLIENT_ID must be set when KUVERT_EID_ISSUER is');
+    }
+    if (!values.KUVERT_EID_CLIENT_SECRET && !values.KUVERT_EID_PRIVATE_KEY) {
+      problems.push(
+        'KUVERT_EID_CLIENT_SECRET or KUVERT_EID_PRIVATE_KEY must be set when KUVERT_EID_ISSUER is',
+      );
+    }
+    if (!/^https?:\/\//.test(values.KUVERT_EID_ISSUER)) {
+      problems.push('KUVERT_EID_ISSUER must be an http(s) URL');
+    }
+  }
   if (values.KUVERT_ENV === 'production') {
+    if (
+      values.KUVERT_EID_ISSUER !== undefined &&
+      !values.KUVERT_EID_ISSUER.startsWith('https://')
+    ) {
+      problems.push('KUVERT_EID_ISSUER must use https in production');
+    }
     if (!values.SMTP_URL) problems.push('SMTP_URL must be set in production');
     if (values.KUVERT_DEMO === true) problems.push('KUVERT_DEMO must not be true in production');
     if (

@@ -7,6 +7,7 @@ import type { PdfInspector } from './documents/pdf-inspection.js';
 import type { JobQueue } from './jobs/job.js';
 import type { MailSink } from './notifications/mail-sink.js';
 import type { Mailer } from './notifications/mailer.js';
+import type { SmsSender, SmsSink } from './notifications/sms.js';
 import type { ServiceKey } from './security-page/service-key.js';
 import type { SenderKeyDirectory } from './senders/key-directory.js';
 
@@ -21,6 +22,10 @@ export interface AppContext {
   mailer: Mailer;
   /** Development only: the built-in SMTP server that keeps what was sent. */
   mailSink: MailSink | undefined;
+  /** Text messages (verification codes); a real gateway comes with the SMS notifications. */
+  sms: SmsSender;
+  /** Development only: the in-memory SMS sink behind `/dev/sms`. */
+  smsSink: SmsSink | undefined;
   /** Sender keys for signature checks, cached until a revocation is heard. */
   senderKeys: SenderKeyDirectory;
   /** The service's OpenPGP key: signs security.txt, receives vulnerability reports. */

@@ -39,6 +39,11 @@ export const errorCodes = {
     title: 'Cross-site request refused',
     help: 'A state-changing request from the web app must come from the service origin and carry the X-CSRF-Token header returned with the session.',
   },
+  step_up_required: {
+    status: 403,
+    title: 'A stronger login is needed',
+    help: 'The letter (or action) needs a higher assurance level than the session has. The `requiredLevel` member names it (`eid-substantial` or `eid-high`): log in again with eID at that level (step-up) and retry.',
+  },
   not_found: {
     status: 404,
     title: 'Not found',

@@ -15,6 +15,7 @@ import { createPgBossQueue } from './jobs/pg-boss-queue.js';
 import { anyMailboxExists } from './mailboxes/queries.js';
 import { startMailSink } from './notifications/mail-sink.js';
 import { createMailer } from './notifications/mailer.js';
+import { createSmsSink, noSmsGateway } from './notifications/sms.js';
 import { loadServiceKey } from './security-page/service-key.js';
 import { createSenderKeyDirectory } from './senders/key-directory.js';
 
@@ -90,6 +91,7 @@ export async function startRuntime(
         : undefined;
     if (mailSink) stops.push(() => mailSink.close());
     const mailer = createMailer(config, mailSink);
+    const smsSink = config.isProduction ? undefined : createSmsSink();
     stops.push(() => mailer.close());
 
     const queue = await createPgBossQueue({ databaseUrl, log, jobs: backgroundJobs });
@@ -112,6 +114,8 @@ export async function startRuntime(
       queue,
       mailer,
       mailSink,
+      sms: smsSink ?? noSmsGateway,
+      smsSink,
       log,
       senderKeys,
       serviceKey,

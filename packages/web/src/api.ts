@@ -25,6 +25,9 @@ export interface Letter {
   sender: { name: string };
   deliveredAt: string;
   readAt: string | null;
+  /** The login the letter needs; below it the documents are not listed. */
+  authLevel?: AuthLevel;
+  stepUpRequired?: boolean;
   documents: LetterDocument[];
 }
 
@@ -53,6 +56,22 @@ export interface LoginHistoryEntry {
   network: string | null;
 }
 
+export type AuthLevel = 'two-factor' | 'eid-substantial' | 'eid-high';
+
+export interface Registration {
+  level: AuthLevel;
+  termsVersion: string;
+}
+
+export interface ContactDetails {
+  language: Language;
+  email: string | null;
+  phone: string | null;
+  phoneVerified: boolean;
+  pendingEmail: string | null;
+  pendingPhone: string | null;
+}
+
 export interface LoginInput {
   nationalId: string;
   password: string;
@@ -75,6 +94,7 @@ export interface Problem {
   code: string;
   /** Seconds to wait before trying again (429 rate_limited). */
   retryAfter?: number;
+  requiredLevel?: string;
 }
 
 /** Codes the client makes up itself, for failures that never reached the API. */
@@ -91,6 +111,8 @@ export class ApiError extends Error {
   readonly detail: string | undefined;
   readonly code: string;
   readonly retryAfter: number | undefined;
+  /** For `step_up_required`: the level to log in with. */
+  readonly requiredLevel: AuthLevel | undefined;
 
   constructor(problem: Problem, options?: { cause?: unknown }) {
     super(problem.detail ?? problem.title, options);
@@ -100,6 +122,11 @@ export class ApiError extends Error {
     this.detail = problem.detail;
     this.code = problem.code;
     this.retryAfter = problem.retryAfter;
+    const required = problem.requiredLevel;
+    this.requiredLevel =
+      required === 'eid-substantial' || required === 'eid-high' || required === 'two-factor'
+        ? required
+        : undefined;
   }
 
   /** The request never got an answer: offline, DNS, connection refused, blocked. */
@@ -132,6 +159,8 @@ export function problemFromBody(status: number, body: unknown, statusText = ''):
       code: body.code,
       ...(typeof body.detail === 'string' ? { detail: body.detail } : {}),
       ...(typeof body.retryAfter === 'number' ? { retryAfter: body.retryAfter } : {}),
+      // step_up_required names the level to log in with.
+      ...(typeof body.requiredLevel === 'string' ? { requiredLevel: body.requiredLevel } : {}),
     });
   }
   return new ApiError({
@@ -348,6 +377,41 @@ export function createApiClient(options: ApiClientOptions = {}) {
         protected: true,
       });
       return response.arrayBuffer();
+    },
+
+    /** The registration this browser has in progress after a first eID login. */
+    async getRegistration(signal?: AbortSignal): Promise<Registration | null> {
+      try {
+        const response = await request('GET', '/api/register', { signal, protected: false });
+        return await json<Registration>(response);
+      } catch (error) {
+        if (isApiError(error) && error.status === 401) return null;
+        throw error;
+      }
+    },
+
+    async register(input: { termsVersion: string; language: Language }): Promise<Session> {
+      const response = await request('POST', '/api/register', {
+        body: { acceptTerms: true, ...input },
+        protected: false,
+      });
+      return remember(parseSession(await json<unknown>(response))) as Session;
+    },
+
+    async getContact(signal?: AbortSignal): Promise<ContactDetails> {
+      const response = await request('GET', '/api/contact', { signal, protected: true });
+      return json<ContactDetails>(response);
+    },
+
+    async requestContactCode(channel: 'email' | 'phone', address: string): Promise<void> {
+      await request('POST', `/api/contact/${channel}`, {
+        body: channel === 'email' ? { email: address } : { phone: address },
+        protected: true,
+      });
+    },
+
+    async verifyContactCode(channel: 'email' | 'phone', code: string): Promise<void> {
+      await request('POST', `/api/contact/${channel}/verify`, { body: { code }, protected: true });
     },
 
     async markRead(id: string): Promise<void> {

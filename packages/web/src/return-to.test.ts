@@ -29,7 +29,7 @@ describe('safeReturnTo: a return path after login is a same-origin relative path
     ['leading space', ' /letters'],
     ['the login page itself', '/login?returnTo=%2F'],
     ['overlong', `/${'a'.repeat(3000)}`],
-    // Dot segments resolve to a protocol-relative //evil.example (issue 5, item 7).
+    // Dot segments resolve to a protocol-relative //evil.example.
     ['dot then slash', '/.//evil.example'],
     ['dot-dot then slash', '/..//evil.example'],
     ['encoded dot then slash', '/%2e//evil.example'],

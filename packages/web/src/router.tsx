@@ -4,10 +4,12 @@ import { createBrowserRouter } from 'react-router';
 import { api } from './api';
 import { Layout } from './components/Layout';
 import { RequireSession } from './components/RequireSession';
+import { EidDonePage, EidRefusedPage } from './pages/EidPages';
 import { ErrorPage } from './pages/ErrorPage';
 import { InboxPage } from './pages/InboxPage';
 import { LoginPage } from './pages/LoginPage';
 import { NotFoundPage } from './pages/NotFoundPage';
+import { RegisterPage } from './pages/RegisterPage';
 import { SettingsPage } from './pages/SettingsPage';
 import { clearSessionData } from './queries';
 import { loginPath } from './return-to';
@@ -19,7 +21,10 @@ const LetterPage = lazy(() =>
 
 /**
  * Routes:
- *   /login            login (national identity number, password, authenticator code)
+ *   /login            login (eID; national identity number, password, authenticator code)
+ *   /login/eid-done   after eID login or step-up: on to the return path
+ *   /login/eid-refused  one page for every refused eID login
+ *   /register         first eID login: terms, language, notification addresses
  *   /                 inbox                 (needs a session)
  *   /letters/:id      one letter, its PDF   (needs a session)
  *   /settings         security settings     (needs a session)
@@ -32,6 +37,9 @@ export function createAppRouter(queryClient: QueryClient) {
       errorElement: <ErrorPage />,
       children: [
         { path: '/login', element: <LoginPage /> },
+        { path: '/login/eid-done', element: <EidDonePage /> },
+        { path: '/login/eid-refused', element: <EidRefusedPage /> },
+        { path: '/register', element: <RegisterPage /> },
         {
           element: <RequireSession />,
           children: [

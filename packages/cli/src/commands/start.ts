@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { type EidSimulator, startEidSimulator } from '@kuvert/eid-simulator/simulator';
 import { buildApp } from '@kuvert/server/app';
 import type { Config } from '@kuvert/server/config';
 import { type DemoData, ensureDemoData } from '@kuvert/server/demo';
@@ -12,9 +14,11 @@ import { StartupError } from './report-error.js';
  * alone. Ctrl-C or SIGTERM stops everything cleanly, PostgreSQL included.
  */
 export async function startCommand(
-  config: Readonly<Config>,
+  configured: Readonly<Config>,
   options: { workersOnly: boolean },
 ): Promise<number> {
+  const simulator = options.workersOnly ? undefined : await startSimulatorIfWanted(configured);
+  const config = simulator ? simulator.config : configured;
   const runtime = await startRuntime(config, {
     ...(await workerDatabase(config, options.workersOnly)),
     // Only the server's first start makes master keys; a worker uses the server's.
@@ -27,6 +31,7 @@ export async function startCommand(
     stopping ??= (async () => {
       context.log.info({ signal }, 'stopping');
       await app?.close();
+      await simulator?.simulator.close();
       await runtime.stop();
     })();
     return stopping;
@@ -41,7 +46,7 @@ export async function startCommand(
     const demo =
       config.KUVERT_DEMO && !options.workersOnly ? await ensureDemoData(context) : undefined;
     if (app) await listen(app, config);
-    if (app) printWelcome(config, demo, context.mailSink?.port);
+    if (app) printWelcome(config, demo, context.mailSink?.port, simulator?.simulator);
     else context.log.info('worker running');
   } catch (error) {
     await stop('start-up failure');
@@ -51,6 +56,33 @@ export async function startCommand(
   // Everything we started is stopped; a library's stray timer must not keep the process up.
   setTimeout(() => process.exit(0), 200).unref();
   return 0;
+}
+
+/**
+ * Outside production, without an eID issuer configured, the eID simulator stands in for
+ * ID-porten on a loopback port, with Kuvert as its one client. It never starts in production.
+ */
+async function startSimulatorIfWanted(
+  config: Readonly<Config>,
+): Promise<{ simulator: EidSimulator; config: Readonly<Config> } | undefined> {
+  if (config.isProduction || config.KUVERT_EID_ISSUER !== undefined) return undefined;
+  const clientId = 'kuvert-dev';
+  const clientSecret = randomBytes(24).toString('base64url');
+  const simulator = await startEidSimulator({
+    port: config.KUVERT_EID_SIMULATOR_PORT,
+    clients: [
+      { clientId, clientSecret, redirectUris: [`${config.KUVERT_PUBLIC_URL}/api/eid/callback`] },
+    ],
+  });
+  return {
+    simulator,
+    config: Object.freeze({
+      ...config,
+      KUVERT_EID_ISSUER: simulator.issuer,
+      KUVERT_EID_CLIENT_ID: clientId,
+      KUVERT_EID_CLIENT_SECRET: clientSecret,
+    }),
+  };
 }
 
 /** Listen on HOST:PORT; a port in use is the operator's to fix, said in one line. */
@@ -99,6 +131,7 @@ function printWelcome(
   config: Readonly<Config>,
   demo: DemoData | undefined,
   sinkPort: number | undefined,
+  simulator: EidSimulator | undefined,
 ) {
   const url = config.KUVERT_PUBLIC_URL;
   const lines = [
@@ -112,6 +145,12 @@ function printWelcome(
   ];
   if (sinkPort !== undefined) {
     lines.push(`  Dev mail sink      ${url}/dev/mail   (SMTP on 127.0.0.1:${sinkPort})`);
+  }
+  if (simulator) {
+    lines.push(
+      `  eID simulator      ${simulator.issuer}   (stands in for ID-porten; synthetic test persons)`,
+      `  Dev SMS sink       ${url}/dev/sms`,
+    );
   }
   if (demo) {
     lines.push(

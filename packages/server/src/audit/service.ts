@@ -35,6 +35,10 @@ export type AuditAction =
   | 'vulnerability_report.status_changed'
   | 'hall_of_fame.added'
   | 'hall_of_fame.removed'
+  | 'session.stepped_up'
+  | 'registration.started'
+  | 'contact.verification_sent'
+  | 'contact.verified'
 
   // Login factors a recipient manages.
   | 'passphrase.set'

@@ -21,7 +21,7 @@ import { passphraseVerifier } from './service.js';
 import { sessionCookie, sessionCookieNameFor, startSession } from './sessions.js';
 
 /**
- * Issue 7, items 5, 6 and 8, from the outside: sessions listed and revoked at once, no
+ * From the outside: sessions listed and revoked at once, no
  * fixation, CSRF on /api/me, growing delays, no enumeration through login, and the owner
  * getting in while someone else hammers their number. Through the real app on real PostgreSQL.
  */
@@ -145,7 +145,7 @@ async function otherSession(recipient: TestRecipient, userAgent: string): Promis
   const started = await startSession({
     db: kuvert.context.db,
     mailboxId: recipient.mailboxId,
-    authLevel: 'password+totp',
+    authLevel: 'two-factor',
     userAgent,
   });
   return { ...newBrowser(userAgent), session: started.token, csrfToken: started.session.csrfToken };
@@ -206,7 +206,7 @@ describe('sessions (GET/DELETE /api/me/sessions)', () => {
     expect(sessions[0]).toEqual({
       id: expect.stringMatching(/^[0-9a-f]{64}$/),
       device: expect.any(Object),
-      authLevel: 'password+totp',
+      authLevel: 'two-factor',
       createdAt: expect.any(String),
       lastSeenAt: expect.any(String),
       expiresAt: expect.any(String),
@@ -348,7 +348,7 @@ describe('CSRF on /api/me (generated from the route table)', () => {
   });
 });
 
-describe('growing delays (issue 7, item 6)', () => {
+describe('growing delays', () => {
   it('doubles the wait after each failure beyond the free ones, up to the cap', () => {
     const waits = Array.from({ length: 12 }, (_, failures) =>
       delayAfterFailures('account', failures),

@@ -7,7 +7,7 @@ import { listLiveSessions, revokeSessionOfMailbox, revokeSessionsOfMailbox } fro
 import { type RecipientSession, sessionTimeouts } from './sessions.js';
 
 /**
- * What a person can see and do about their own sessions and logins (issue 7, items 5 and 8):
+ * What a person can see and do about their own sessions and logins:
  * the list of live sessions, revoking one or all others, and the recent login history. Every
  * query is scoped by the caller's mailbox, so a session id of another mailbox is "not found".
  */

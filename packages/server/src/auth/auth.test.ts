@@ -321,7 +321,7 @@ describe('createMailbox', () => {
       ['a very common one', 'Password1234', /first that attackers try/],
       ['a common one with spaces', 'Password Password', /first that attackers try/],
       ['one repeated character', 'aaaaaaaaaaaaaaa', /first that attackers try/],
-      // Issue 7: the strength estimate (zxcvbn-ts) catches what length alone let through.
+      // The strength estimate (zxcvbn-ts) catches what length alone let through.
       ['a run of the alphabet', 'abcdefghijkm', /guessed too easily/],
       ['a repeated pattern', 'æøåæøåblåbær', /guessed too easily/],
       ['the national identity number', `my number ${nationalId}`, /national identity number/],
@@ -401,7 +401,7 @@ describe('POST /api/session', () => {
     const row = await sessionRow(token);
     expect(row.id.equals(createHash('sha256').update(token).digest())).toBe(true);
     expect(row.mailbox_id).toBe(recipient.mailboxId);
-    expect(row.auth_level).toBe('password+totp');
+    expect(row.auth_level).toBe('two-factor');
     expect(row.csrf_token).toBe(body.csrfToken);
     expect(row.revoked_at).toBeNull();
     expect(new Date(body.expiresAt).getTime()).toBe(row.expires_at.getTime());

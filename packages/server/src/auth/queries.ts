@@ -1,5 +1,6 @@
-import { sql } from 'kysely';
+import { type Insertable, sql } from 'kysely';
 import type { Executor } from '../db/database.js';
+import type { EidLoginsTable, EidRegistrationsTable } from '../db/schema.js';
 
 /*
  * Every time comparison uses the database's clock (now()), not the server's: several
@@ -223,4 +224,60 @@ export async function markLoginAttemptsSucceeded(db: Executor, ids: string[]): P
 
 export async function deleteLoginAttemptsOlderThan(db: Executor, seconds: number): Promise<void> {
   await db.deleteFrom('login_attempts').where('at', '<', secondsAgo(seconds)).execute();
+}
+
+// ---------------------------------------------------------------------------------------
+// eID logins and registrations in progress: found by the SHA-256 of a cookie's token, used once.
+
+export async function insertEidLogin(
+  db: Executor,
+  row: Omit<Insertable<EidLoginsTable>, 'expires_at'> & { ttlSeconds: number },
+): Promise<void> {
+  const { ttlSeconds, ...values } = row;
+  // Logins nobody finished are dropped as new ones start: the table stays small without a timer.
+  await db.deleteFrom('eid_logins').where('expires_at', '<', sql<Date>`now()`).execute();
+  await db
+    .insertInto('eid_logins')
+    .values({ ...values, expires_at: sql`now() + make_interval(secs => ${ttlSeconds})` })
+    .execute();
+}
+
+/** Take (delete and return) a live login in progress: a second callback with it finds nothing. */
+export async function takeEidLogin(db: Executor, id: Buffer) {
+  return db
+    .deleteFrom('eid_logins')
+    .where('id', '=', id)
+    .where('expires_at', '>', sql<Date>`now()`)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function insertEidRegistration(
+  db: Executor,
+  row: Omit<Insertable<EidRegistrationsTable>, 'expires_at'> & { ttlSeconds: number },
+): Promise<void> {
+  const { ttlSeconds, ...values } = row;
+  await db.deleteFrom('eid_registrations').where('expires_at', '<', sql<Date>`now()`).execute();
+  await db
+    .insertInto('eid_registrations')
+    .values({ ...values, expires_at: sql`now() + make_interval(secs => ${ttlSeconds})` })
+    .execute();
+}
+
+export async function findEidRegistration(db: Executor, id: Buffer) {
+  return db
+    .selectFrom('eid_registrations')
+    .selectAll()
+    .where('id', '=', id)
+    .where('expires_at', '>', sql<Date>`now()`)
+    .executeTakeFirst();
+}
+
+export async function takeEidRegistration(db: Executor, id: Buffer) {
+  return db
+    .deleteFrom('eid_registrations')
+    .where('id', '=', id)
+    .where('expires_at', '>', sql<Date>`now()`)
+    .returningAll()
+    .executeTakeFirst();
 }

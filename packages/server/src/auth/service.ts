@@ -25,6 +25,7 @@ import { type DeviceCookie, signDeviceCookie } from './device-cookie.js';
 import { describeDevice } from './devices.js';
 import { countUnusedRecoveryCodes } from './factors/queries.js';
 import { spendRecoveryCode } from './factors/recovery-codes.js';
+import type { AuthLevel } from './levels.js';
 import {
   bucketsForAttempt,
   loginBuckets,
@@ -33,7 +34,7 @@ import {
 } from './rate-limit.js';
 import { endSession, type RecipientSession, rotateSession } from './sessions.js';
 
-export const passwordTotpLevel = 'password+totp';
+export const passwordTotpLevel = 'two-factor' satisfies AuthLevel;
 
 /** Why a login failed, for the audit log only: the client always gets the same answer. */
 export type LoginFailureReason =
@@ -108,9 +109,19 @@ export async function logIn(options: {
 }): Promise<LoggedIn> {
   const { db, keys, ip } = options;
   const parsed = parseNationalId(options.nationalId, { acceptSynthetic: options.acceptSynthetic });
-  const credentials = parsed.ok
+  const found = parsed.ok
     ? await findLoginCredentials(db, nationalIdLookupHash(parsed.value, keys))
     : undefined;
+  // A mailbox registered with eID has no passphrase or TOTP until the person sets them: for
+  // this login it is as unknown as a number without a mailbox (same work, same answer).
+  const credentials =
+    found && found.password_hash !== null && found.totp_secret_sealed !== null
+      ? {
+          ...found,
+          password_hash: found.password_hash,
+          totp_secret_sealed: found.totp_secret_sealed,
+        }
+      : undefined;
 
   // Only a cookie for the mailbox being logged in to counts; any other is ignored, so the
   // choice of bucket says nothing about whether the number has a mailbox.
@@ -164,7 +175,7 @@ export async function logIn(options: {
   let started: { token: string; session: RecipientSession } | undefined;
   const secondFactor =
     options.recoveryCode !== undefined ? 'recovery-code' : step !== undefined ? 'totp' : undefined;
-  const method = secondFactor === 'recovery-code' ? 'password+recovery-code' : passwordTotpLevel;
+  const method = secondFactor === 'recovery-code' ? 'password+recovery-code' : 'password+totp';
   if (reason === undefined && credentials?.password_hash && secondFactor) {
     // Rare, and slow (a new argon2 hash): made before the transaction, not while it holds locks.
     const upgradedHash = passwordHashNeedsUpgrade(credentials.password_hash)
@@ -206,6 +217,7 @@ export async function logIn(options: {
         subject: credentials.id,
         details: {
           method,
+          level: passwordTotpLevel,
           sessionId: created.session.sessionId,
           ip,
           device,

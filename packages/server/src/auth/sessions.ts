@@ -7,6 +7,7 @@ import type { Executor } from '../db/database.js';
 import type { MasterKeys } from '../documents/master-keys.js';
 import { KuvertError } from '../errors.js';
 import { assertCsrfToken, assertSameOrigin, isStateChanging, newCsrfToken } from './csrf.js';
+import { type AuthLevel, meetsLevel, parseAuthLevel } from './levels.js';
 import { findLiveSession, insertSession, revokeSession, touchSession } from './queries.js';
 
 /**
@@ -48,7 +49,7 @@ export interface RecipientSession {
   /** Hex SHA-256 of the token: safe to show and to log, useless as a credential. */
   sessionId: string;
   csrfToken: string;
-  authLevel: string;
+  authLevel: AuthLevel;
   /** The absolute expiry; the idle timeout may end the session earlier. */
   expiresAt: Date;
 }
@@ -119,7 +120,7 @@ export function expiredSessionCookie(publicUrl: string): string {
 export async function startSession(options: {
   db: Executor;
   mailboxId: string;
-  authLevel: string;
+  authLevel: AuthLevel;
   userAgent: string | undefined;
 }): Promise<{ token: string; session: RecipientSession }> {
   const token = newSessionToken();
@@ -159,7 +160,7 @@ export async function findSession(options: {
     mailboxId: row.mailbox_id,
     sessionId: row.id.toString('hex'),
     csrfToken: row.csrf_token,
-    authLevel: row.auth_level,
+    authLevel: parseAuthLevel(row.auth_level),
     expiresAt: row.expires_at,
   };
 }
@@ -180,12 +181,24 @@ export async function endSession(options: {
 }
 
 /**
+ * The problem a session below the level something needs gets: 403 `step_up_required`, with the
+ * level as the `requiredLevel` extension member, so the web app can send the reader to eID at it.
+ */
+export function stepUpRequired(requiredLevel: AuthLevel): KuvertError {
+  return new KuvertError('step_up_required', undefined, { fields: { requiredLevel } });
+}
+
+/**
  * The preValidation hook for every recipient route: a live session or 401, and for anything but
- * GET/HEAD the CSRF token header and, when present, our own Origin, or 403.
+ * GET/HEAD the CSRF token header and, when present, our own Origin, or 403. With `minLevel`, a
+ * session below it answers 403 `step_up_required` (after the CSRF checks).
  *
  *     app.get('/letters', { config: { access: 'recipient' }, preValidation: requireRecipient(context) }, …)
  */
-export function requireRecipient(context: Pick<AppContext, 'db' | 'config'>) {
+export function requireRecipient(
+  context: Pick<AppContext, 'db' | 'config'>,
+  options: { minLevel?: AuthLevel } = {},
+) {
   return async function requireRecipientHandler(
     request: FastifyRequest,
     reply: FastifyReply,
@@ -203,6 +216,9 @@ export function requireRecipient(context: Pick<AppContext, 'db' | 'config'>) {
     if (isStateChanging(request.method)) {
       assertSameOrigin(request, context.config.KUVERT_PUBLIC_URL);
       assertCsrfToken(request, session.csrfToken);
+    }
+    if (options.minLevel !== undefined && !meetsLevel(session.authLevel, options.minLevel)) {
+      throw stepUpRequired(options.minLevel);
     }
     request.recipient = session;
   };
@@ -223,7 +239,7 @@ export async function rotateSession(options: {
   keys: MasterKeys;
   presentedToken: string | undefined;
   mailboxId: string;
-  authLevel: string;
+  authLevel: AuthLevel;
   userAgent: string | undefined;
   ip: string;
   reason: SessionEndReason;

@@ -55,6 +55,12 @@ export interface MailboxesTable {
   /** The personal anti-phishing phrase, sealed (context `mailbox:<id>:anti-phishing`). */
   anti_phishing_sealed: ColumnType<Buffer | null, Buffer | null | undefined, Buffer | null>;
   created_at: CreatedAt;
+  /** Which terms the person accepted at registration, and when (null: opened by an admin). */
+  terms_version: string | null;
+  terms_accepted_at: NullableTimestamp;
+  /** E.164; used only once `phone_verified_at` is set. */
+  phone: string | null;
+  phone_verified_at: NullableTimestamp;
 }
 
 export type LetterStatus = 'delivered' | 'notified' | 'read';
@@ -70,6 +76,8 @@ export interface LettersTable {
   delivered_at: CreatedAt;
   notified_at: NullableTimestamp;
   read_at: NullableTimestamp;
+  /** The assurance level a session needs to read the letter (auth/levels.ts). */
+  auth_level: ColumnType<string, string | undefined, never>;
 }
 
 export interface DocumentsTable {
@@ -183,6 +191,38 @@ export interface HallOfFameTable {
   added_at: CreatedAt;
 }
 
+/** An eID login in progress, found by the SHA-256 of the login cookie's token; used once. */
+export interface EidLoginsTable {
+  id: Buffer;
+  state: string;
+  nonce: string;
+  code_verifier: string;
+  level: string;
+  return_to: string | null;
+  session_id: Buffer | null;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+}
+
+/** A person who logged in with eID and has no mailbox yet, until they accept the terms. */
+export interface EidRegistrationsTable {
+  id: Buffer;
+  national_id_sealed: Buffer;
+  level: string;
+  return_to: string | null;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+}
+
+export interface ContactVerificationsTable {
+  mailbox_id: string;
+  channel: 'email' | 'phone';
+  address: string;
+  code_hash: Buffer;
+  attempts: ColumnType<number, number | undefined, number>;
+  expires_at: Timestamp;
+}
+
 export interface Database {
   senders: SendersTable;
   sender_keys: SenderKeysTable;
@@ -199,6 +239,9 @@ export interface Database {
   recovery_codes: RecoveryCodesTable;
   passkeys: PasskeysTable;
   webauthn_challenges: WebauthnChallengesTable;
+  eid_logins: EidLoginsTable;
+  eid_registrations: EidRegistrationsTable;
+  contact_verifications: ContactVerificationsTable;
 }
 
 export type Letter = Selectable<LettersTable>;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestKuvert, type TestKuvert, testPublicUrl } from '../../test/support/app.js';
 import {
@@ -58,7 +59,7 @@ async function anotherOwnerSession(): Promise<string> {
   const started = await startSession({
     db: kuvert.context.db,
     mailboxId: ownerMailboxId,
-    authLevel: 'password+totp',
+    authLevel: 'two-factor',
     userAgent: 'isolation matrix',
   });
   return started.session.sessionId;
@@ -142,6 +143,10 @@ describe('no-store on every answer of a private access level (generated from the
         payload: { phrase: 'heron at dawn' },
       });
     }
+    const contact = /^\/api\/contact\/(email|phone)(\/verify)?$/.exec(route.url);
+    if (route.method === 'POST' && contact) {
+      return confirmContact(contact[1] as 'email' | 'phone', contact[2] !== undefined);
+    }
     // The matrix above already ended the owner's other session: end a fresh one.
     if (route.url === '/api/me/sessions/:sessionId') ids.sessionId = await anotherOwnerSession();
     const loginMethod = await succeedLoginMethodRoute(kuvert.app, route, {
@@ -149,6 +154,36 @@ describe('no-store on every answer of a private access level (generated from the
       session: owner.session!,
     });
     return loginMethod ?? call(route, owner);
+  }
+
+  /** Ask for a code (and, for the verify route, send it back as the owner). */
+  async function confirmContact(channel: 'email' | 'phone', verify: boolean) {
+    const headers = {
+      cookie: owner.session!.cookie,
+      'x-csrf-token': owner.session!.csrfToken,
+    };
+    const address = channel === 'email' ? `isolation-${randomUUID()}@example.test` : '+4791234567';
+    const requested = await kuvert.app.inject({
+      method: 'POST',
+      url: `/api/contact/${channel}`,
+      headers,
+      payload: channel === 'email' ? { email: address } : { phone: address },
+    });
+    if (!verify) return requested;
+    const text =
+      channel === 'email'
+        ? kuvert.context
+            .mailSink!.messages()
+            .filter((message) => message.to.includes(address))
+            .at(-1)!.text
+        : kuvert.context.smsSink!.messages().at(-1)!.text;
+    const code = /\b([0-9]{6})\b/.exec(text)![1]!;
+    return kuvert.app.inject({
+      method: 'POST',
+      url: `/api/contact/${channel}/verify`,
+      headers,
+      payload: { code },
+    });
   }
 
   const isLogout = (route: RouteEntry) => route.method === 'DELETE' && route.url === '/api/session';

@@ -12,7 +12,7 @@ const secretKeys = [
   'csrfToken',
   'secret',
   'privateKey',
-  // Login methods (issue 7): the current passphrase of a change, recovery codes, TOTP set-up.
+  // Login methods: the current passphrase of a change, recovery codes, TOTP set-up.
   'current',
   'recoveryCode',
   'recoveryCodes',

@@ -1,5 +1,6 @@
 import type { Insertable } from 'kysely';
 import { type RawBuilder, sql } from 'kysely';
+import type { AuthLevel } from '../auth/levels.js';
 import type { Executor } from '../db/database.js';
 import type { DocumentsTable, NewLetter } from '../db/schema.js';
 
@@ -32,7 +33,7 @@ export interface LetterInsert {
   nonce: { keyId: string; nonce: string; expiresAt: Date };
   /** `select 1 …` when the signing key is still active: a key revoked meanwhile records nothing. */
   activeKey: RawBuilder<unknown>;
-  letter: Omit<NewLetter, 'mailbox_id'> & { delivered_at: Date };
+  letter: Omit<NewLetter, 'mailbox_id'> & { delivered_at: Date; auth_level: AuthLevel };
   document: Omit<Insertable<DocumentsTable>, 'mailbox_id' | 'letter_id' | 'created_at'>;
   /** Builds the notification job's insert: one job per row of `from`, with `payload` as data. */
   notification: (parts: {
@@ -66,9 +67,10 @@ export async function insertLetterOnce(db: Executor, input: LetterInsert) {
       on conflict do nothing
       returning 1
     ), letter as (
-      insert into letters (mailbox_id, id, sender_id, message_id, submission_hash, subject, delivered_at)
+      insert into letters (mailbox_id, id, sender_id, message_id, submission_hash, subject, delivered_at, auth_level)
       select mailbox.id, ${letter.id}::uuid, ${letter.sender_id}::uuid, ${letter.message_id}::uuid,
-        ${letter.submission_hash}::bytea, ${letter.subject}, ${letter.delivered_at}::timestamptz
+        ${letter.submission_hash}::bytea, ${letter.subject}, ${letter.delivered_at}::timestamptz,
+        ${letter.auth_level}
       from mailbox
       where exists (select 1 from nonce)
       on conflict (sender_id, message_id) do nothing
@@ -107,6 +109,7 @@ const inboxColumns = [
   'letters.subject',
   'letters.delivered_at',
   'letters.read_at',
+  'letters.auth_level',
   'senders.name as sender_name',
 ] as const;
 
@@ -156,10 +159,16 @@ export async function findDocumentForMailbox(
 ) {
   return db
     .selectFrom('documents')
-    .selectAll()
-    .where('mailbox_id', '=', mailboxId)
-    .where('letter_id', '=', letterId)
-    .where('id', '=', documentId)
+    .innerJoin('letters', (join) =>
+      join
+        .onRef('letters.mailbox_id', '=', 'documents.mailbox_id')
+        .onRef('letters.id', '=', 'documents.letter_id'),
+    )
+    .selectAll('documents')
+    .select('letters.auth_level as letter_auth_level')
+    .where('documents.mailbox_id', '=', mailboxId)
+    .where('documents.letter_id', '=', letterId)
+    .where('documents.id', '=', documentId)
     .executeTakeFirst();
 }
 

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import type { AuthLevel } from '../auth/levels.js';
 import { requireRecipient } from '../auth/routes.js';
 import type { AppContext } from '../context.js';
 import { contentDisposition } from '../http/content-disposition.js';
@@ -29,7 +30,13 @@ export function lettersRecipientRoutes(context: AppContext): FastifyPluginAsyncT
           response: { 200: Inbox, ...errorResponses },
         },
       },
-      async (request) => ({ letters: await listInbox({ context, mailboxId: mailboxOf(request) }) }),
+      async (request) => ({
+        letters: await listInbox({
+          context,
+          mailboxId: mailboxOf(request),
+          sessionLevel: levelOf(request),
+        }),
+      }),
     );
 
     app.get(
@@ -49,6 +56,7 @@ export function lettersRecipientRoutes(context: AppContext): FastifyPluginAsyncT
           context,
           mailboxId: mailboxOf(request),
           letterId: request.params.id,
+          sessionLevel: levelOf(request),
         }),
     );
 
@@ -70,6 +78,7 @@ export function lettersRecipientRoutes(context: AppContext): FastifyPluginAsyncT
           mailboxId: mailboxOf(request),
           letterId: request.params.id,
           documentId: request.params.documentId,
+          sessionLevel: levelOf(request),
         });
         return reply
           .header('content-type', document.contentType)
@@ -100,6 +109,10 @@ export function lettersRecipientRoutes(context: AppContext): FastifyPluginAsyncT
       },
     );
   };
+}
+
+function levelOf(request: FastifyRequest): AuthLevel {
+  return request.recipient!.authLevel;
 }
 
 function mailboxOf(request: FastifyRequest): string {

@@ -26,6 +26,15 @@ export const LetterMetadata = Type.Object(
       description:
         'One line of text shown to the recipient. Control characters, line breaks and bidirectional formatting characters are refused (422).',
     }),
+    authLevel: Type.Optional(
+      Type.Union(
+        [Type.Literal('two-factor'), Type.Literal('eid-substantial'), Type.Literal('eid-high')],
+        {
+          description:
+            'The login the recipient needs to open the letter: `two-factor` (default: passphrase and a second factor, a passkey, or eID), `eid-substantial` or `eid-high` (eID at that level). The inbox lists the letter either way; its content needs the level.',
+        },
+      ),
+    ),
   },
   { additionalProperties: false, $id: 'LetterMetadata' },
 );
@@ -77,6 +86,14 @@ export const RecipientLetter = Type.Object({
   sender: Type.Object({ name: Type.String() }),
   deliveredAt: Type.String({ format: 'date-time' }),
   readAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  authLevel: Type.Union(
+    [Type.Literal('two-factor'), Type.Literal('eid-substantial'), Type.Literal('eid-high')],
+    { description: 'The login the letter needs.' },
+  ),
+  stepUpRequired: Type.Boolean({
+    description:
+      'True when this session is below `authLevel`: log in with eID at that level to open it. The documents are then not listed.',
+  }),
   documents: Type.Array(RecipientDocument),
 });
 export type RecipientLetter = Static<typeof RecipientLetter>;

@@ -2,6 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Value } from 'typebox/value';
 import { appendStandaloneAuditEvent } from '../audit/service.js';
+import { type AuthLevel, meetsLevel, parseAuthLevel } from '../auth/levels.js';
+import { stepUpRequired } from '../auth/sessions.js';
 import type { AppContext } from '../context.js';
 import type { Db } from '../db/database.js';
 import type { Letter } from '../db/schema.js';
@@ -88,9 +90,19 @@ function readDocumentPart(part: FormPart): Submission['document'] {
 /** What makes a retry "the same letter": the metadata and the exact document bytes. */
 function submissionHash(submission: Submission, documentSha256: Buffer): Buffer {
   const { metadata, document } = submission;
+  // The level is hashed only when it is not the default, so a retry of a letter sent before
+  // levels existed still hashes as it did then.
+  const level =
+    metadata.authLevel && metadata.authLevel !== 'two-factor' ? [metadata.authLevel] : [];
   return createHash('sha256')
     .update(
-      JSON.stringify([metadata.messageId, metadata.recipient, metadata.subject, document.filename]),
+      JSON.stringify([
+        metadata.messageId,
+        metadata.recipient,
+        metadata.subject,
+        document.filename,
+        ...level,
+      ]),
     )
     .update(documentSha256)
     .digest();
@@ -172,6 +184,7 @@ export async function deliverLetter(options: {
     submission_hash: hash,
     subject: submission.metadata.subject,
     delivered_at: new Date(),
+    auth_level: submission.metadata.authLevel ?? 'two-factor',
   };
   let outcome: Awaited<ReturnType<typeof insertLetterOnce>>;
   try {
@@ -244,7 +257,17 @@ export async function getLetterForSender(options: {
 type InboxRow = Awaited<ReturnType<typeof listLettersForMailbox>>[number];
 type DocumentSummary = Awaited<ReturnType<typeof listDocumentsForLetters>>[number];
 
-function presentRecipientLetter(row: InboxRow, documents: DocumentSummary[]): RecipientLetter {
+/**
+ * A letter as its recipient sees it. Below the letter's level the inbox still lists it (subject,
+ * sender, date) with `stepUpRequired`, but not its documents.
+ */
+function presentRecipientLetter(
+  row: InboxRow,
+  documents: DocumentSummary[],
+  sessionLevel: AuthLevel,
+): RecipientLetter {
+  const authLevel = parseLetterLevel(row.auth_level);
+  const stepUp = !meetsLevel(sessionLevel, authLevel);
   return {
     id: row.id,
     // displaySafe: rows stored before the safe-text rule may still hold what it refuses now.
@@ -252,8 +275,10 @@ function presentRecipientLetter(row: InboxRow, documents: DocumentSummary[]): Re
     sender: { name: displaySafe(row.sender_name) },
     deliveredAt: row.delivered_at.toISOString(),
     readAt: row.read_at?.toISOString() ?? null,
+    authLevel,
+    stepUpRequired: stepUp,
     documents: documents
-      .filter((document) => document.letter_id === row.id)
+      .filter((document) => !stepUp && document.letter_id === row.id)
       .map((document) => ({
         id: document.id,
         filename: displaySafe(document.filename),
@@ -264,7 +289,20 @@ function presentRecipientLetter(row: InboxRow, documents: DocumentSummary[]): Re
   };
 }
 
-export async function listInbox(options: { context: AppContext; mailboxId: string }) {
+/** A letter's stored level; the column's check constraint allows only known ones. */
+function parseLetterLevel(stored: string): AuthLevel {
+  const level = parseAuthLevel(stored);
+  // parseAuthLevel reads unknown as the lowest: right for sessions, wrong for a letter.
+  if (level !== stored)
+    throw new KuvertError('internal', undefined, { logReason: 'unknown letter level' });
+  return level;
+}
+
+export async function listInbox(options: {
+  context: AppContext;
+  mailboxId: string;
+  sessionLevel: AuthLevel;
+}) {
   const { db } = options.context;
   const rows = await listLettersForMailbox(db, options.mailboxId, 500);
   const documents = await listDocumentsForLetters(
@@ -272,19 +310,29 @@ export async function listInbox(options: { context: AppContext; mailboxId: strin
     options.mailboxId,
     rows.map((row) => row.id),
   );
-  return rows.map((row) => presentRecipientLetter(row, documents));
+  return rows.map((row) => presentRecipientLetter(row, documents, options.sessionLevel));
 }
 
+/**
+ * One letter of the mailbox. Another mailbox's letter is not found by the query (404, exactly as
+ * a missing id); only the owner's letter is then held against the session's level (403).
+ */
 export async function getLetterForMailbox(options: {
   context: AppContext;
   mailboxId: string;
   letterId: string;
+  sessionLevel: AuthLevel;
 }) {
   const { db } = options.context;
   const row = await findLetterForMailbox(db, options.mailboxId, options.letterId);
   if (!row) throw new KuvertError('not_found');
+  assertLevel(options.sessionLevel, parseLetterLevel(row.auth_level));
   const documents = await listDocumentsForLetters(db, options.mailboxId, [row.id]);
-  return presentRecipientLetter(row, documents);
+  return presentRecipientLetter(row, documents, options.sessionLevel);
+}
+
+function assertLevel(sessionLevel: AuthLevel, letterLevel: AuthLevel): void {
+  if (!meetsLevel(sessionLevel, letterLevel)) throw stepUpRequired(letterLevel);
 }
 
 /** Decrypt a document for its owner; the audit log records that the letter was opened. */
@@ -293,6 +341,7 @@ export async function readDocument(options: {
   mailboxId: string;
   letterId: string;
   documentId: string;
+  sessionLevel: AuthLevel;
 }) {
   const { context } = options;
   const document = await findDocumentForMailbox(
@@ -302,6 +351,7 @@ export async function readDocument(options: {
     options.documentId,
   );
   if (!document) throw new KuvertError('not_found');
+  assertLevel(options.sessionLevel, parseLetterLevel(document.letter_auth_level));
   const ciphertext = await context.blobs.get(document.blob_key);
   const plaintext = openDocument({
     ciphertext,

@@ -7,7 +7,7 @@ import { assertSafeText } from '../safe-text.js';
 import { findAntiPhishingPhrase, updateAntiPhishingPhrase } from './queries.js';
 
 /**
- * The personal anti-phishing phrase (issue 7, item 8): words the person chooses, shown in every
+ * The personal anti-phishing phrase: words the person chooses, shown in every
  * notification email, so that an email without them is recognisably not from Kuvert. Personal
  * data, so sealed like the national identity number; bound to the mailbox as AAD.
  */

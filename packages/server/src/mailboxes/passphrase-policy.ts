@@ -4,7 +4,7 @@ import * as zxcvbnEnglish from '@zxcvbn-ts/language-en';
 import norwegianWords from './norwegian-words.json' with { type: 'json' };
 
 /**
- * The passphrase policy (issue 7, item 3), following NIST SP 800-63B §3.1.1.2: a minimum
+ * The passphrase policy, following NIST SP 800-63B §3.1.1.2: a minimum
  * length, a check against values attackers try first, a strength estimate, and no composition
  * rules. The web app runs the same estimate as the person types; this is the check that counts.
  */

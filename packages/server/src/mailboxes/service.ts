@@ -122,19 +122,12 @@ const languages: readonly Language[] = ['nb', 'nn', 'en'];
 const nationalIdPurpose = 'national-id';
 const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
-/**
- * Open a mailbox: the national identity number is validated, sealed and indexed by a keyed
- * hash (security invariant 3); the passphrase is checked for length and against the most
- * common ones only (promise 4) and stored as argon2id; a fresh TOTP secret is sealed and
- * returned once for enrolment. The audit entry commits with the row.
- */
-export async function createMailbox(options: {
+interface CreateMailboxOptions {
   db: Db;
   keys: MasterKeys;
   nationalId: string;
   email?: string | null | undefined;
   language: Language;
-  password: string;
   acceptSynthetic: boolean;
   /** Who opens it, for the audit log (an admin, the demo seeding, a registration flow). */
   actor?: string;
@@ -143,7 +136,27 @@ export async function createMailbox(options: {
    * another database keeps the secret its authenticator app already holds.
    */
   totpSecret?: Buffer;
-}): Promise<CreatedMailbox> {
+  /** The terms the person accepted at registration (eID); the time is the database's. */
+  termsVersion?: string;
+}
+
+/**
+ * Open a mailbox: the national identity number is validated, sealed and indexed by a keyed
+ * hash (security invariant 3). With a passphrase (an admin's `kuvert mailbox create`, the demo)
+ * it is checked for length and against the most common ones only (promise 4) and stored as
+ * argon2id, and a fresh TOTP secret is sealed and returned once for enrolment. Without one (eID
+ * registration) the mailbox has neither: `password_hash` and `totp_secret_sealed` stay null
+ * until the person sets them. The audit entry commits with the row.
+ */
+export async function createMailbox(
+  options: CreateMailboxOptions & { password: string },
+): Promise<CreatedMailbox>;
+export async function createMailbox(
+  options: CreateMailboxOptions & { password?: undefined },
+): Promise<{ mailboxId: string }>;
+export async function createMailbox(
+  options: CreateMailboxOptions & { password?: string | undefined },
+): Promise<CreatedMailbox | { mailboxId: string }> {
   const { db, keys } = options;
   const parsed = parseNationalId(options.nationalId, { acceptSynthetic: options.acceptSynthetic });
   if (!parsed.ok) throw new KuvertError('invalid_national_id', parsed.reason);
@@ -153,12 +166,18 @@ export async function createMailbox(options: {
   if (!languages.includes(options.language)) {
     throw new KuvertError('validation_failed', `language must be one of ${languages.join(', ')}.`);
   }
-  const problem = checkPassphrase(options.password, { nationalId, email });
-  if (problem) throw new KuvertError('validation_failed', problem);
+  const withPassphrase = options.password !== undefined;
+  if (options.password !== undefined) {
+    const problem = checkPassphrase(options.password, { nationalId, email });
+    if (problem) throw new KuvertError('validation_failed', problem);
+  }
 
   const mailboxId = randomUUID();
-  const totpSecret = options.totpSecret ?? randomBytes(totpSecretBytes);
-  const passwordHash = await hashPassphrase(options.password);
+  const totpSecret = withPassphrase
+    ? (options.totpSecret ?? randomBytes(totpSecretBytes))
+    : undefined;
+  const passwordHash =
+    options.password !== undefined ? await hashPassphrase(options.password) : null;
   try {
     await db.transaction().execute(async (tx) => {
       await insertMailbox(tx, {
@@ -168,7 +187,10 @@ export async function createMailbox(options: {
         email,
         language: options.language,
         password_hash: passwordHash,
-        totp_secret_sealed: sealValue(totpSecret, totpContext(mailboxId), keys),
+        totp_secret_sealed: totpSecret ? sealValue(totpSecret, totpContext(mailboxId), keys) : null,
+        ...(options.termsVersion !== undefined
+          ? { terms_version: options.termsVersion, terms_accepted_at: new Date() }
+          : {}),
       });
       await appendAuditEvent(tx, keys, {
         actor: options.actor ?? 'system',
@@ -179,12 +201,14 @@ export async function createMailbox(options: {
           language: options.language,
           hasEmail: email !== null,
           nationalIdKind: parsed.kind,
+          ...(options.termsVersion !== undefined ? { termsVersion: options.termsVersion } : {}),
         },
       });
     });
   } catch (error) {
     throw duplicateAsValidation(error) ?? error;
   }
+  if (!totpSecret) return { mailboxId };
   const totp = totpFor(totpSecret, email ?? 'mailbox');
   return { mailboxId, totpSecret: totp.secret.base32, otpauthUri: totp.toString() };
 }
@@ -208,7 +232,7 @@ export function nationalIdLookupHash(nationalId: string, keys: MasterKeys): Buff
   return lookupHash(nationalId, nationalIdPurpose, keys);
 }
 
-function normaliseEmail(input: string | null | undefined): string | null {
+export function normaliseEmail(input: string | null | undefined): string | null {
   if (input === undefined || input === null) return null;
   const email = input.trim().toLowerCase();
   if (email === '') return null;

@@ -15,6 +15,17 @@ const SinkMessageBody = Type.Object({
   raw: Type.String(),
 });
 
+const SmsListBody = Type.Object({
+  messages: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      receivedAt: Type.String(),
+      to: Type.String(),
+      text: Type.String(),
+    }),
+  ),
+});
+
 const MailListBody = Type.Object({ messages: Type.Array(SinkMessageBody) });
 
 /**
@@ -31,6 +42,20 @@ export function notificationsDevRoutes(context: AppContext): FastifyPluginAsyncT
       },
       async (_request, reply) => {
         const sink = context.mailSink;
+        if (!sink) throw new KuvertError('not_found');
+        reply.header('cache-control', 'no-store');
+        return { messages: sink.messages().reverse() };
+      },
+    );
+
+    app.get(
+      '/dev/sms',
+      {
+        config: { access: 'development' },
+        schema: { hide: true, response: { 200: SmsListBody } },
+      },
+      async (_request, reply) => {
+        const sink = context.smsSink;
         if (!sink) throw new KuvertError('not_found');
         reply.header('cache-control', 'no-store');
         return { messages: sink.messages().reverse() };

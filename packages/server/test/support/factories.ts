@@ -184,12 +184,14 @@ export async function sendLetter(
     messageId?: string;
     pdf?: Uint8Array;
     filename?: string;
+    authLevel?: 'two-factor' | 'eid-substantial' | 'eid-high';
   },
 ) {
   const form = encodeLetterForm({
     messageId: options.messageId ?? randomUUID(),
     recipient: options.recipient,
     subject: options.subject ?? 'Your annual statement',
+    ...(options.authLevel !== undefined ? { authLevel: options.authLevel } : {}),
     document: {
       filename: options.filename ?? 'statement.pdf',
       bytes: options.pdf ?? (await samplePdf()),

@@ -54,7 +54,15 @@ export function InboxPage() {
                     ) : null}
                   </span>
                   <span className="letter-sender">{letter.sender.name}</span>
-                  <span className="letter-subject">{letter.subject}</span>
+                  <span className="letter-subject">
+                    {letter.subject}
+                    {letter.stepUpRequired ? (
+                      <span className="letter-badge" data-testid="needs-step-up">
+                        {' '}
+                        {t('stepUp.badge')}
+                      </span>
+                    ) : null}
+                  </span>
                   <time className="letter-date" dateTime={letter.deliveredAt}>
                     {formatInboxDate(letter.deliveredAt, locale)}
                   </time>

@@ -10,6 +10,7 @@ import { formatBytes, formatFullDate } from '../format';
 import { currentLocale } from '../i18n';
 import { PdfViewer } from '../pdf/PdfViewer';
 import { queryKeys } from '../queries';
+import { StepUpNotice } from './EidPages';
 
 const pdfType = 'application/pdf';
 
@@ -64,6 +65,18 @@ export function LetterPage() {
   );
 
   if (letter.isError) {
+    const required =
+      isApiError(letter.error) && letter.error.code === 'step_up_required'
+        ? letter.error.requiredLevel
+        : undefined;
+    if (required === 'eid-substantial' || required === 'eid-high') {
+      return (
+        <div>
+          {back}
+          <StepUpNotice letterId={id} level={required} />
+        </div>
+      );
+    }
     const notFound = isApiError(letter.error) && letter.error.status === 404;
     return (
       <div>

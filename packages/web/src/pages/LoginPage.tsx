@@ -20,6 +20,7 @@ import {
 import { applyMailboxLanguage } from '../i18n';
 import { queryKeys, useSession } from '../queries';
 import { safeReturnTo } from '../return-to';
+import { EidLoginButton } from './EidPages';
 import { isRecoveryCodeShaped, type LoginField, normaliseLogin, validateLogin } from './login-form';
 
 export function LoginPage() {
@@ -154,6 +155,8 @@ export function LoginPage() {
     <div className="login">
       <h1>{t('login.title')}</h1>
       <p className="lead">{t('login.intro')}</p>
+
+      <EidLoginButton returnTo={returnTo} />
 
       <form className="card form" onSubmit={onSubmit} noValidate aria-describedby={errorId}>
         <div id={errorId} className="form-error" aria-live="assertive" aria-atomic="true">

@@ -8,7 +8,7 @@ import { LoginMethodsSection } from '../components/settings/LoginMethodsSection'
 import { SessionsSection } from '../components/settings/SessionsSection';
 
 /**
- * Security settings (issue 7, item 8): login methods, where the person is logged in, recent
+ * Security settings: login methods, where the person is logged in, recent
  * logins, and the anti-phishing phrase. Each section is its own component and fetches its own
  * data, so one failing does not hide the others.
  */

@@ -12,6 +12,7 @@ import {
   type TestSession,
 } from '../../../test/support/factories.js';
 import { verifyAuditLog } from '../../audit/verify.js';
+import type { AuthLevel } from '../levels.js';
 import { sessionCookieNameFor, startSession } from '../sessions.js';
 import { passphraseChangeLimits } from './passphrase.js';
 import { normaliseRecoveryCode, recoveryCodeCount } from './recovery-codes.js';
@@ -39,7 +40,7 @@ function send(
 }
 
 /** A session of another level, made directly: the eID login belongs to another item. */
-async function sessionAtLevel(mailboxId: string, authLevel: string): Promise<TestSession> {
+async function sessionAtLevel(mailboxId: string, authLevel: AuthLevel): Promise<TestSession> {
   const { token, session } = await startSession({
     db: kuvert.context.db,
     mailboxId,

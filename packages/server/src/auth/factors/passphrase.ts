@@ -6,22 +6,17 @@ import type { MasterKeys } from '../../documents/master-keys.js';
 import { KuvertError } from '../../errors.js';
 import { assessPassphrase, normalisePassphrase } from '../../mailboxes/passphrase-policy.js';
 import { hashPassphrase } from '../../mailboxes/service.js';
+import { meetsLevel } from '../levels.js';
 import { insertLoginAttemptsAndCount, recentFailures } from '../queries.js';
 import type { RecipientSession } from '../sessions.js';
 import { findFactorState, revokeOtherSessions, setPasswordHash } from './queries.js';
 
 /**
- * Setting and changing the passphrase (issue 7, item 3). The first passphrase of a mailbox
+ * Setting and changing the passphrase. The first passphrase of a mailbox
  * made by eID registration needs an eID session: only eID has proven who the person is. A
  * change needs the current passphrase, or again an eID session: that is how a forgotten
  * passphrase is reset, never through an emailed link.
  */
-
-/**
- * The assurance levels that come from eID. The eID engineer's levels.ts will own the order;
- * until it lands, this names the two levels that may set a passphrase without the old one.
- */
-export const eidLevels: ReadonlySet<string> = new Set(['eid-substantial', 'eid-high']);
 
 /** Wrong current passphrases per mailbox in the window before a change is refused. */
 export const passphraseChangeLimits = { failures: 5, windowSeconds: 15 * 60 } as const;
@@ -38,7 +33,7 @@ export async function setPassphrase(options: {
   const mailbox = await findFactorState(db, recipient.mailboxId);
   if (!mailbox) throw new KuvertError('unauthenticated');
 
-  const viaEid = eidLevels.has(recipient.authLevel);
+  const viaEid = meetsLevel(recipient.authLevel, 'eid-substantial');
   const hadPassphrase = mailbox.password_hash !== null;
   if (!viaEid) {
     if (mailbox.password_hash === null) {

@@ -7,7 +7,7 @@ import type { RecipientSession } from '../sessions.js';
 import { claimRecoveryCode, replaceRecoveryCodes } from './queries.js';
 
 /**
- * Recovery codes (issue 7, item 3): ten single-use codes that stand in for the TOTP at login
+ * Recovery codes: ten single-use codes that stand in for the TOTP at login
  * when the phone is lost. Shown once; stored as keyed hashes (HMAC under the lookup key, which
  * lives outside the database), so a copy of the table reveals nothing usable. A new set
  * replaces the old one entirely.

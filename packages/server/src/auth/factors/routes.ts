@@ -5,6 +5,7 @@ import { Type } from 'typebox';
 import type { AppContext } from '../../context.js';
 import { KuvertError } from '../../errors.js';
 import { assertSameOrigin } from '../csrf.js';
+import { meetsLevel } from '../levels.js';
 import {
   finishPasskeyLogin,
   finishPasskeyRegistration,
@@ -21,7 +22,7 @@ import {
   requireRecipient,
   sessionCookie,
 } from '../sessions.js';
-import { eidLevels, setPassphrase } from './passphrase.js';
+import { setPassphrase } from './passphrase.js';
 import { countUnusedRecoveryCodes, findFactorState } from './queries.js';
 import { generateRecoveryCodes } from './recovery-codes.js';
 import {
@@ -54,7 +55,7 @@ function recipientOf(request: FastifyRequest): RecipientSession {
 const session = [{ session: [] }];
 
 /**
- * The login methods a recipient manages from settings, under /api/me (issue 7, item 3), and
+ * The login methods a recipient manages from settings, under /api/me, and
  * the passwordless passkey login beside POST /api/session.
  */
 export function loginMethodsRoutes(context: FactorsContext): FastifyPluginAsyncTypebox {
@@ -86,7 +87,7 @@ export function loginMethodsRoutes(context: FactorsContext): FastifyPluginAsyncT
           totp: { active: state.totp_secret_sealed !== null, pending: state.totp_pending },
           recoveryCodes: { unused: await countUnusedRecoveryCodes(db, recipient.mailboxId) },
           passkeys: passkeys.map(presentPasskey),
-          canSetPassphraseWithoutCurrent: eidLevels.has(recipient.authLevel),
+          canSetPassphraseWithoutCurrent: meetsLevel(recipient.authLevel, 'eid-substantial'),
         };
       },
     );

@@ -21,7 +21,7 @@ import {
 import { generateRecoveryCodes } from './recovery-codes.js';
 
 /**
- * TOTP enrolment from settings (issue 7, item 3). A new secret is pending until the person
+ * TOTP enrolment from settings. A new secret is pending until the person
  * types a first code from it: only then does it replace the active one, so a QR code that was
  * never scanned cannot lock anyone out. The first enrolment also hands out recovery codes.
  */

@@ -32,7 +32,7 @@ import {
 
 /**
  * Passkeys (WebAuthn Level 3 with SimpleWebAuthn), registered from settings and used for a
- * passwordless login with discoverable credentials (issue 7, item 3). The relying party is the
+ * passwordless login with discoverable credentials. The relying party is the
  * service itself: RP ID the host of KUVERT_PUBLIC_URL, origin KUVERT_PUBLIC_URL. Challenges are
  * kept on the server, used once and expire after five minutes. Every refusal is the same
  * answer; the reason goes to the log and the audit log.

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 
 /**
- * Login factors a recipient manages (issue 7, item 3): a mailbox made by eID registration
+ * Login factors a recipient manages: a mailbox made by eID registration
  * starts without a passphrase or TOTP secret, a TOTP enrolment waits for its first code before
  * it replaces the active secret, recovery codes stand in for the TOTP, and passkeys
  * (WebAuthn) log in without a passphrase.

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 
 /**
- * Issue 7, sessions and settings: the personal anti-phishing phrase (sealed, like other
+ * Sessions and settings: the personal anti-phishing phrase (sealed, like other
  * personal data), and an index for the owner's list of sessions and login history.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {

@@ -9,7 +9,7 @@ import { RecoveryCodesSection } from './RecoveryCodesSection';
 import { TotpSection } from './TotpSection';
 
 /**
- * The login methods part of the security settings (issue 7, items 3 and 8): passphrase,
+ * The login methods part of the security settings: passphrase,
  * authenticator app, recovery codes and passkeys. The settings page renders it.
  */
 export function LoginMethodsSection() {

@@ -1,5 +1,5 @@
 /**
- * The recipient's login methods (issue 7, item 3), over the routes under /api/me and the
+ * The recipient's login methods, over the routes under /api/me and the
  * passwordless passkey login. The WebAuthn ceremonies run in the browser with
  * @simplewebauthn/browser; the server checks everything again.
  */
