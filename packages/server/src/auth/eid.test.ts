@@ -10,7 +10,7 @@ import {
   type TestSender,
 } from '../../test/support/factories.js';
 import { generateSyntheticNationalId, parseNationalId } from '../mailboxes/national-id.js';
-import { sessionIdOf } from './sessions.js';
+import { sessionCookieNameFor, sessionIdOf } from './sessions.js';
 
 /**
  * eID login through the simulator over real HTTP: the callback's
@@ -74,7 +74,7 @@ describe('eID login', () => {
     const recipient = await buildRecipient(kuvert.context);
     const before = await loginAs(kuvert.app, recipient);
     const b = browser();
-    b.kuvertCookies.set('kuvert_session', before.cookie.split('=')[1]!);
+    b.kuvertCookies.set(sessionCookieNameFor(testPublicUrl), before.cookie.split('=')[1]!);
     const callback = await b.authorize('/api/eid/login?returnTo=%2Fletters', {
       pid: recipient.nationalId,
       acr,
@@ -282,7 +282,9 @@ describe('registration', () => {
       headers: { cookie, origin: testPublicUrl },
       payload: { acceptTerms: true, termsVersion, language: 'en' },
     });
-    const session = String(accepted.headers['set-cookie']).match(/kuvert_session=[^;]+/)![0];
+    const session = String(accepted.headers['set-cookie']).match(
+      /(?:__Host-)?kuvert_session=[^;]+/,
+    )![0];
     const csrf = accepted.json<{ csrfToken: string }>().csrfToken;
     const post = (url: string, payload: object) =>
       kuvert.app.inject({
@@ -372,7 +374,7 @@ describe('assurance levels and step-up', () => {
 
     // Step up from the same browser: a new session id at eid-high, the old one revoked.
     const b = browser();
-    b.kuvertCookies.set('kuvert_session', low.cookie.split('=')[1]!);
+    b.kuvertCookies.set(sessionCookieNameFor(testPublicUrl), low.cookie.split('=')[1]!);
     const callback = await b.authorize(
       `/api/eid/login?level=eid-high&stepUp=true&returnTo=${encodeURIComponent(`/letters/${letterId}`)}`,
       { pid: recipient.nationalId, acr: high },
@@ -450,7 +452,7 @@ describe('assurance levels and step-up', () => {
     const other = await buildRecipient(kuvert.context);
     const low = await loginAs(kuvert.app, owner);
     const b = browser();
-    b.kuvertCookies.set('kuvert_session', low.cookie.split('=')[1]!);
+    b.kuvertCookies.set(sessionCookieNameFor(testPublicUrl), low.cookie.split('=')[1]!);
     const callback = await b.authorize('/api/eid/login?level=eid-high&stepUp=true', {
       pid: other.nationalId,
       acr: high,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type EidSimulator, startEidSimulator } from '@kuvert/eid-simulator/simulator';
 import type { FastifyInstance } from 'fastify';
+import { sessionCookieNameFor } from '../../src/auth/sessions.js';
 import { testPublicUrl } from './app.js';
 
 export interface TestEid {
@@ -118,7 +119,8 @@ export class EidBrowser {
   }
 
   sessionCookie(): string | undefined {
-    const value = this.kuvertCookies.get('kuvert_session');
-    return value ? `kuvert_session=${value}` : undefined;
+    const name = sessionCookieNameFor(testPublicUrl);
+    const value = this.kuvertCookies.get(name);
+    return value ? `${name}=${value}` : undefined;
   }
 }
