@@ -234,7 +234,7 @@ describe('passkeys with Chromium’s virtual authenticator', () => {
     await page.fill('#password', recipient.password);
     await page.fill('#totp', currentTotp(recipient.totpSecret));
     await page.locator('form button[type="submit"]').click();
-    await page.waitForURL(/\/settings\/methods/);
+    await page.waitForURL(/\/settings$/);
 
     await page.getByRole('heading', { name: 'Passkeys' }).waitFor();
     await page.fill('#passkey-name', 'Chromium');
