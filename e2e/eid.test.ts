@@ -5,7 +5,7 @@ import { testPersons } from '@kuvert/eid-simulator/persons';
 import { KuvertClient } from '@kuvert/sdk';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../packages/server/src/app.js';
 import { loadConfig } from '../packages/server/src/config.js';
@@ -19,6 +19,7 @@ import {
   type TestSender,
 } from '../packages/server/test/support/factories.js';
 import { freePort } from '../packages/server/test/support/ports.js';
+import { launchChromium } from './support/chromium.js';
 
 /**
  * eID in Chromium through the simulator over real HTTP: first-time registration with the terms
@@ -55,19 +56,7 @@ beforeAll(async () => {
   app = await buildApp(runtime.context);
   await app.listen({ port, host: '127.0.0.1' });
   sender = await buildSender(runtime.context);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {

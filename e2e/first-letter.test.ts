@@ -7,7 +7,7 @@ import { AxeBuilder } from '@axe-core/playwright';
 import { KuvertClient, loadSenderKey } from '@kuvert/sdk';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../packages/server/src/app.js';
 import { loadConfig } from '../packages/server/src/config.js';
@@ -16,6 +16,7 @@ import { type Runtime, startRuntime } from '../packages/server/src/runtime.js';
 import { createTestDatabase } from '../packages/server/test/support/database.js';
 import { currentTotp } from '../packages/server/test/support/factories.js';
 import { freePort } from '../packages/server/test/support/ports.js';
+import { launchChromium } from './support/chromium.js';
 
 const run = promisify(execFile);
 const repoRoot = path.resolve(import.meta.dirname, '..');
@@ -52,19 +53,7 @@ beforeAll(async () => {
   demo = await ensureDemoData(runtime.context);
   app = await buildApp(runtime.context);
   await app.listen({ port, host: '127.0.0.1' });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {

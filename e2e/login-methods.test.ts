@@ -4,7 +4,7 @@ import path from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../packages/server/src/app.js';
 import { sessionCookieNameFor, startSession } from '../packages/server/src/auth/sessions.js';
@@ -13,6 +13,7 @@ import { type Runtime, startRuntime } from '../packages/server/src/runtime.js';
 import { createTestDatabase } from '../packages/server/test/support/database.js';
 import { buildRecipient, currentTotp } from '../packages/server/test/support/factories.js';
 import { freePort } from '../packages/server/test/support/ports.js';
+import { launchChromium } from './support/chromium.js';
 
 /**
  * The login methods from the outside, in Debian's Chromium. A person
@@ -48,19 +49,7 @@ beforeAll(async () => {
   });
   app = await buildApp(runtime.context);
   await app.listen({ port, host: '127.0.0.1' });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {

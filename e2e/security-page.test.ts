@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { AxeBuilder } from '@axe-core/playwright';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../packages/server/src/app.js';
 import { loadConfig } from '../packages/server/src/config.js';
@@ -14,6 +14,7 @@ import { type Runtime, startRuntime } from '../packages/server/src/runtime.js';
 import { addHallOfFameEntry } from '../packages/server/src/security-page/hall-of-fame.js';
 import { createTestDatabase } from '../packages/server/test/support/database.js';
 import { freePort } from '../packages/server/test/support/ports.js';
+import { launchChromium } from './support/chromium.js';
 
 const run = promisify(execFile);
 const repoRoot = path.resolve(import.meta.dirname, '..');
@@ -72,19 +73,7 @@ beforeAll(async () => {
   });
   app = await buildApp(runtime.context);
   await app.listen({ port, host: '127.0.0.1' });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
