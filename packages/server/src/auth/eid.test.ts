@@ -10,6 +10,7 @@ import {
   type TestSender,
 } from '../../test/support/factories.js';
 import { generateSyntheticNationalId, parseNationalId } from '../mailboxes/national-id.js';
+import { codeSendLimit } from '../registration/service.js';
 import { sessionCookieNameFor, sessionIdOf } from './sessions.js';
 
 /**
@@ -329,6 +330,17 @@ describe('registration', () => {
     expect((await post('/api/contact/phone/verify', { code: smsCode })).statusCode).toBe(204);
     const verified = await kuvert.app.inject({ url: '/api/contact', headers: { cookie: session } });
     expect(verified.json()).toMatchObject({ phoneVerified: true });
+
+    // A few codes an hour, then a clear 429: the form cannot flood someone's inbox.
+    // One phone code was sent above; the rest of the hour's allowance, then the refusal.
+    const flood = [];
+    for (let i = 1; i < codeSendLimit.perWindow; i++) {
+      flood.push((await post('/api/contact/phone', { phone: '+4791234567' })).statusCode);
+    }
+    expect(flood).toEqual(Array(codeSendLimit.perWindow - 1).fill(204));
+    const refused = await post('/api/contact/phone', { phone: '+4791234567' });
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json()).toMatchObject({ code: 'rate_limited' });
   });
 });
 

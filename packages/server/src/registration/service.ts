@@ -2,7 +2,12 @@ import { randomInt, timingSafeEqual } from 'node:crypto';
 import { appendAuditEvent } from '../audit/service.js';
 import { registrationContext } from '../auth/eid.js';
 import { parseAuthLevel } from '../auth/levels.js';
-import { findEidRegistration, takeEidRegistration } from '../auth/queries.js';
+import {
+  findEidRegistration,
+  insertLoginAttemptsAndCount,
+  recentFailures,
+  takeEidRegistration,
+} from '../auth/queries.js';
 import { type RecipientSession, startSession } from '../auth/sessions.js';
 import type { AppContext } from '../context.js';
 import type { Language } from '../db/schema.js';
@@ -131,6 +136,9 @@ export function normalisePhone(input: string): string {
   return phone;
 }
 
+/** Codes sent per mailbox and channel in a window. */
+export const codeSendLimit = { perWindow: 5, windowSeconds: 60 * 60 } as const;
+
 /**
  * Send a code to a new address. The answer is the same whatever the address: an email
  * address that another mailbox already has gets a notice instead of a code, so the flow
@@ -143,12 +151,30 @@ export async function requestContactCode(
   const { db } = context;
   const details = await findContactDetails(db, options.mailboxId);
   if (!details) throw new KuvertError('unauthenticated');
+  // Each code is an email or a text message to an address the person typed: a few an hour, so
+  // nobody can use the form to flood someone else's inbox or phone (or run up SMS costs).
+  const bucket = `contact-code:${options.mailboxId}:${options.channel}`;
+  const { failures: sent } = await recentFailures(db, {
+    bucket,
+    windowSeconds: codeSendLimit.windowSeconds,
+    excludeIds: [],
+  });
+  if (sent >= codeSendLimit.perWindow) {
+    throw new KuvertError(
+      'rate_limited',
+      'Too many codes were sent in the last hour. Wait a while, then ask for a new one.',
+    );
+  }
   const address =
     options.channel === 'email'
       ? (normaliseEmail(options.address) ?? invalidEmail())
       : normalisePhone(options.address);
   const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
   await db.transaction().execute(async (tx) => {
+    await insertLoginAttemptsAndCount(tx, {
+      buckets: [bucket],
+      windowSeconds: codeSendLimit.windowSeconds,
+    });
     await upsertContactVerification(tx, {
       mailboxId: options.mailboxId,
       channel: options.channel,
