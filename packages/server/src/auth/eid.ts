@@ -12,7 +12,7 @@ import { findLoginCredentials } from '../mailboxes/queries.js';
 import { nationalIdLookupHash } from '../mailboxes/service.js';
 import { acrFor, type EidLevel, levelOfAcr, meetsLevel, parseAuthLevel } from './levels.js';
 import { findLiveSession, insertEidLogin, insertEidRegistration, takeEidLogin } from './queries.js';
-import { endSession, sessionTimeouts, startSession } from './sessions.js';
+import { endSession, rotateSession, sessionTimeouts, startSession } from './sessions.js';
 
 /**
  * National eID login over OpenID Connect (ID-porten or the eID simulator): authorization code
@@ -310,22 +310,15 @@ async function verifyAndAct(options: Parameters<typeof finishEidLogin>[0]): Prom
   }
   const started = await db.transaction().execute(async (tx) => {
     // No fixation: whatever session the browser had is revoked before the new one is made.
-    if (options.presentedSessionToken !== undefined) {
-      const ended = await endSession({ db: tx, token: options.presentedSessionToken });
-      if (ended) {
-        await appendAuditEvent(tx, options.keys, {
-          actor: `mailbox:${ended.mailboxId}`,
-          action: 'session.ended',
-          subject: ended.mailboxId,
-          details: { reason: 'replaced_by_login', sessionId: ended.sessionId, ip },
-        });
-      }
-    }
-    const created = await startSession({
-      db: tx,
+    const created = await rotateSession({
+      tx,
+      keys: options.keys,
+      presentedToken: options.presentedSessionToken,
       mailboxId: mailbox.id,
       authLevel: level,
       userAgent: options.userAgent,
+      ip,
+      reason: 'replaced_by_login',
     });
     await appendAuditEvent(tx, options.keys, {
       actor: `mailbox:${mailbox.id}`,

@@ -16,7 +16,7 @@ import { lookupHash } from '../../documents/envelope.js';
 import type { MasterKeys } from '../../documents/master-keys.js';
 import { KuvertError } from '../../errors.js';
 import { ipBucketKey } from '../rate-limit.js';
-import { endSession, type RecipientSession, startSession } from '../sessions.js';
+import { type RecipientSession, rotateSession } from '../sessions.js';
 import {
   consumeChallenge,
   countLiveChallengesOf,
@@ -339,22 +339,15 @@ export async function finishPasskeyLogin(options: {
         backedUp: info.credentialBackedUp,
         deviceType: info.credentialDeviceType,
       });
-      if (options.presentedToken !== undefined) {
-        const ended = await endSession({ db: tx, token: options.presentedToken });
-        if (ended) {
-          await appendAuditEvent(tx, options.keys, {
-            actor: `mailbox:${ended.mailboxId}`,
-            action: 'session.ended',
-            subject: ended.mailboxId,
-            details: { reason: 'replaced_by_login', sessionId: ended.sessionId, ip },
-          });
-        }
-      }
-      const created = await startSession({
-        db: tx,
+      const created = await rotateSession({
+        tx,
+        keys: options.keys,
+        presentedToken: options.presentedToken,
         mailboxId: owner,
         authLevel: passkeyLevel,
         userAgent: options.userAgent,
+        ip,
+        reason: 'replaced_by_login',
       });
       await appendAuditEvent(tx, options.keys, {
         actor: `mailbox:${owner}`,
