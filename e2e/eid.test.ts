@@ -1,70 +1,44 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { testPersons } from '@kuvert/eid-simulator/persons';
 import { KuvertClient } from '@kuvert/sdk';
-import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../packages/server/src/app.js';
-import { loadConfig } from '../packages/server/src/config.js';
 import { generateSyntheticNationalId } from '../packages/server/src/mailboxes/national-id.js';
-import { type Runtime, startRuntime } from '../packages/server/src/runtime.js';
-import { createTestDatabase } from '../packages/server/test/support/database.js';
+import type { Runtime } from '../packages/server/src/runtime.js';
 import { startTestEid, type TestEid } from '../packages/server/test/support/eid.js';
 import {
   buildSender,
   samplePdf,
   type TestSender,
 } from '../packages/server/test/support/factories.js';
-import { freePort } from '../packages/server/test/support/ports.js';
-import { launchChromium } from './support/chromium.js';
+import { type E2eKuvert, startE2eKuvert } from './support/kuvert.js';
 
 /**
  * eID in Chromium through the simulator over real HTTP: first-time registration with the terms
  * and an email code, login at substantial and at high, and step-up from a letter that needs
  * eid-high, back to the letter.
  */
+let kuvert: E2eKuvert;
 let runtime: Runtime;
-let app: FastifyInstance;
 let browser: Browser;
 let eid: TestEid;
-let dataDir: string;
 let publicUrl: string;
 let sender: TestSender;
 
 beforeAll(async () => {
-  const port = await freePort();
-  publicUrl = `http://localhost:${port}`;
-  dataDir = await mkdtemp(path.join(tmpdir(), 'kuvert-e2e-eid-'));
-  eid = await startTestEid(publicUrl);
-  const config = loadConfig({
-    KUVERT_ENV: 'development',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    KUVERT_PUBLIC_URL: publicUrl,
-    KUVERT_DATA_DIR: dataDir,
-    KUVERT_DEMO: 'false',
-    LOG_LEVEL: 'silent',
-    ...eid.env,
+  kuvert = await startE2eKuvert({
+    name: 'eid',
+    env: async (url) => {
+      eid = await startTestEid(url);
+      return { KUVERT_DEMO: 'false', ...eid.env };
+    },
   });
-  runtime = await startRuntime(config, {
-    databaseUrl: await createTestDatabase(),
-    log: pino({ level: 'silent' }),
-  });
-  app = await buildApp(runtime.context);
-  await app.listen({ port, host: '127.0.0.1' });
+  ({ runtime, browser, publicUrl } = kuvert);
   sender = await buildSender(runtime.context);
-  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await runtime?.stop();
+  await kuvert?.close();
   await eid?.simulator.close();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 /** At the simulator's page: type the number, choose the level, log in. */

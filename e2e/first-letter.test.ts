@@ -1,22 +1,13 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { AxeBuilder } from '@axe-core/playwright';
 import { KuvertClient, loadSenderKey } from '@kuvert/sdk';
-import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../packages/server/src/app.js';
-import { loadConfig } from '../packages/server/src/config.js';
 import { type DemoData, ensureDemoData } from '../packages/server/src/demo.js';
-import { type Runtime, startRuntime } from '../packages/server/src/runtime.js';
-import { createTestDatabase } from '../packages/server/test/support/database.js';
 import { currentTotp } from '../packages/server/test/support/factories.js';
-import { freePort } from '../packages/server/test/support/ports.js';
-import { launchChromium } from './support/chromium.js';
+import { type E2eKuvert, startE2eKuvert } from './support/kuvert.js';
 
 const run = promisify(execFile);
 const repoRoot = path.resolve(import.meta.dirname, '..');
@@ -26,8 +17,7 @@ const repoRoot = path.resolve(import.meta.dirname, '..');
  * sender, the notification arrives in the mail sink over real SMTP, its link opens the login in
  * Chromium, the recipient logs in with passphrase and TOTP, and the PDF's first page renders.
  */
-let runtime: Runtime;
-let app: FastifyInstance;
+let kuvert: E2eKuvert;
 let browser: Browser;
 let demo: DemoData;
 let dataDir: string;
@@ -35,33 +25,16 @@ let port: number;
 let publicUrl: string;
 
 beforeAll(async () => {
-  port = await freePort();
-  publicUrl = `http://localhost:${port}`;
-  dataDir = await mkdtemp(path.join(tmpdir(), 'kuvert-e2e-'));
-  const config = loadConfig({
-    KUVERT_ENV: 'development',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    KUVERT_PUBLIC_URL: publicUrl,
-    KUVERT_DATA_DIR: dataDir,
-    LOG_LEVEL: 'silent',
+  kuvert = await startE2eKuvert({
+    name: 'first-letter',
+    prepare: async (started) => {
+      demo = await ensureDemoData(started.context);
+    },
   });
-  runtime = await startRuntime(config, {
-    databaseUrl: await createTestDatabase(),
-    log: pino({ level: 'silent' }),
-  });
-  demo = await ensureDemoData(runtime.context);
-  app = await buildApp(runtime.context);
-  await app.listen({ port, host: '127.0.0.1' });
-  browser = await launchChromium();
+  ({ browser, publicUrl, dataDir, port } = kuvert);
 }, 120_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await runtime?.stop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
+afterAll(() => kuvert?.close());
 
 describe('the first letter travels end to end', () => {
   it('CLI → encrypted store → email → login with TOTP → PDF rendered → sender sees read', async () => {

@@ -1,19 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
-import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../packages/server/src/app.js';
 import { sessionCookieNameFor, startSession } from '../packages/server/src/auth/sessions.js';
-import { loadConfig } from '../packages/server/src/config.js';
-import { type Runtime, startRuntime } from '../packages/server/src/runtime.js';
-import { createTestDatabase } from '../packages/server/test/support/database.js';
+import type { Runtime } from '../packages/server/src/runtime.js';
 import { buildRecipient, currentTotp } from '../packages/server/test/support/factories.js';
-import { freePort } from '../packages/server/test/support/ports.js';
-import { launchChromium } from './support/chromium.js';
+import { type E2eKuvert, startE2eKuvert } from './support/kuvert.js';
 
 /**
  * The login methods from the outside, in Debian's Chromium. A person
@@ -23,41 +15,18 @@ import { launchChromium } from './support/chromium.js';
  * WebAuthn domain) and logs in with it alone, typing nothing.
  */
 const repoRoot = path.resolve(import.meta.dirname, '..');
+let kuvert: E2eKuvert;
 let runtime: Runtime;
-let app: FastifyInstance;
 let browser: Browser;
-let dataDir: string;
 let publicUrl: string;
 
 beforeAll(async () => {
-  const port = await freePort();
   // localhost is a secure context, so WebAuthn works over http here; the RP ID is "localhost".
-  publicUrl = `http://localhost:${port}`;
-  dataDir = await mkdtemp(path.join(tmpdir(), 'kuvert-e2e-methods-'));
-  const config = loadConfig({
-    KUVERT_ENV: 'development',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    KUVERT_PUBLIC_URL: publicUrl,
-    KUVERT_DATA_DIR: dataDir,
-    KUVERT_WORKERS: 'false',
-    LOG_LEVEL: 'silent',
-  });
-  runtime = await startRuntime(config, {
-    databaseUrl: await createTestDatabase(),
-    log: pino({ level: 'silent' }),
-  });
-  app = await buildApp(runtime.context);
-  await app.listen({ port, host: '127.0.0.1' });
-  browser = await launchChromium();
+  kuvert = await startE2eKuvert({ name: 'methods', env: () => ({ KUVERT_WORKERS: 'false' }) });
+  ({ runtime, browser, publicUrl } = kuvert);
 }, 120_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await runtime?.stop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
+afterAll(() => kuvert?.close());
 
 /** An English-speaking context, so the steps below can name buttons by their text. */
 async function englishContext(): Promise<BrowserContext> {

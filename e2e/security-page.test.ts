@@ -1,20 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { AxeBuilder } from '@axe-core/playwright';
-import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../packages/server/src/app.js';
-import { loadConfig } from '../packages/server/src/config.js';
-import { type Runtime, startRuntime } from '../packages/server/src/runtime.js';
+import type { Runtime } from '../packages/server/src/runtime.js';
 import { addHallOfFameEntry } from '../packages/server/src/security-page/hall-of-fame.js';
-import { createTestDatabase } from '../packages/server/test/support/database.js';
-import { freePort } from '../packages/server/test/support/ports.js';
-import { launchChromium } from './support/chromium.js';
+import { type E2eKuvert, startE2eKuvert } from './support/kuvert.js';
 
 const run = promisify(execFile);
 const repoRoot = path.resolve(import.meta.dirname, '..');
@@ -24,8 +16,8 @@ const repoRoot = path.resolve(import.meta.dirname, '..');
  * from the keyboard and without JavaScript; a report typed into the form is encrypted in the
  * page, and only `kuvert reports show` (the CLI, with the private key) reads it back.
  */
+let kuvert: E2eKuvert;
 let runtime: Runtime;
-let app: FastifyInstance;
 let browser: Browser;
 let dataDir: string;
 let databaseUrl: string;
@@ -38,50 +30,37 @@ const pages = [
 ] as const;
 
 beforeAll(async () => {
-  const port = await freePort();
-  publicUrl = `http://localhost:${port}`;
-  dataDir = await mkdtemp(path.join(tmpdir(), 'kuvert-e2e-security-'));
-  databaseUrl = await createTestDatabase();
-  const config = loadConfig({
-    KUVERT_ENV: 'development',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    KUVERT_PUBLIC_URL: publicUrl,
-    KUVERT_DATA_DIR: dataDir,
-    KUVERT_SECURITY_CONTACT: 'mailto:security@kuvert.test',
-    KUVERT_SECURITY_CHANNELS: JSON.stringify([
-      { name: 'Kuvert på Mastodon', url: 'https://social.example/@kuvert' },
-    ]),
-    KUVERT_WORKERS: 'false',
-    LOG_LEVEL: 'silent',
+  kuvert = await startE2eKuvert({
+    name: 'security',
+    env: () => ({
+      KUVERT_SECURITY_CONTACT: 'mailto:security@kuvert.test',
+      KUVERT_SECURITY_CHANNELS: JSON.stringify([
+        { name: 'Kuvert på Mastodon', url: 'https://social.example/@kuvert' },
+      ]),
+      KUVERT_WORKERS: 'false',
+    }),
+    prepare: async ({ context }) => {
+      await addHallOfFameEntry({
+        db: context.db,
+        keys: context.keys,
+        name: 'Ada Lovelace',
+        year: 2026,
+        link: 'https://ada.example',
+        actor: 'test',
+      });
+      await addHallOfFameEntry({
+        db: context.db,
+        keys: context.keys,
+        name: 'Grace',
+        year: 2025,
+        actor: 'test',
+      });
+    },
   });
-  runtime = await startRuntime(config, { databaseUrl, log: pino({ level: 'silent' }) });
-  await addHallOfFameEntry({
-    db: runtime.context.db,
-    keys: runtime.context.keys,
-    name: 'Ada Lovelace',
-    year: 2026,
-    link: 'https://ada.example',
-    actor: 'test',
-  });
-  await addHallOfFameEntry({
-    db: runtime.context.db,
-    keys: runtime.context.keys,
-    name: 'Grace',
-    year: 2025,
-    actor: 'test',
-  });
-  app = await buildApp(runtime.context);
-  await app.listen({ port, host: '127.0.0.1' });
-  browser = await launchChromium();
+  ({ runtime, browser, publicUrl, dataDir, databaseUrl } = kuvert);
 }, 120_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await runtime?.stop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
+afterAll(() => kuvert?.close());
 
 describe('the security page in Chromium', () => {
   it.each(pages)(

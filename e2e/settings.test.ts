@@ -1,16 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { KuvertClient } from '@kuvert/sdk';
-import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../packages/server/src/app.js';
-import { loadConfig } from '../packages/server/src/config.js';
-import { type Runtime, startRuntime } from '../packages/server/src/runtime.js';
-import { createTestDatabase } from '../packages/server/test/support/database.js';
+import type { Runtime } from '../packages/server/src/runtime.js';
 import {
   buildRecipient,
   buildSender,
@@ -18,8 +10,7 @@ import {
   samplePdf,
   type TestRecipient,
 } from '../packages/server/test/support/factories.js';
-import { freePort } from '../packages/server/test/support/ports.js';
-import { launchChromium } from './support/chromium.js';
+import { type E2eKuvert, startE2eKuvert } from './support/kuvert.js';
 
 /**
  * The security settings page in Chromium: a person logged in on two
@@ -27,42 +18,19 @@ import { launchChromium } from './support/chromium.js';
  * an anti-phishing phrase, and finds it in the next notification email in the dev mail sink.
  * On http://localhost, where the session cookie has no __Host- prefix and still works.
  */
+let kuvert: E2eKuvert;
 let runtime: Runtime;
-let app: FastifyInstance;
 let browser: Browser;
-let dataDir: string;
 let publicUrl: string;
 let recipient: TestRecipient;
 
 beforeAll(async () => {
-  const port = await freePort();
-  publicUrl = `http://localhost:${port}`;
-  dataDir = await mkdtemp(path.join(tmpdir(), 'kuvert-e2e-settings-'));
-  const config = loadConfig({
-    KUVERT_ENV: 'development',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    KUVERT_PUBLIC_URL: publicUrl,
-    KUVERT_DATA_DIR: dataDir,
-    KUVERT_DEMO: 'false',
-    LOG_LEVEL: 'silent',
-  });
-  runtime = await startRuntime(config, {
-    databaseUrl: await createTestDatabase(),
-    log: pino({ level: 'silent' }),
-  });
-  app = await buildApp(runtime.context);
-  await app.listen({ port, host: '127.0.0.1' });
+  kuvert = await startE2eKuvert({ name: 'settings', env: () => ({ KUVERT_DEMO: 'false' }) });
+  ({ runtime, browser, publicUrl } = kuvert);
   recipient = await buildRecipient(runtime.context, { language: 'en' });
-  browser = await launchChromium();
 }, 120_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await runtime?.stop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
+afterAll(() => kuvert?.close());
 
 /** Log in through the form; `step` picks the TOTP time step (each code works once). */
 async function logIn(context: BrowserContext, step: number): Promise<Page> {
