@@ -314,7 +314,10 @@ describe('appends do not serialise the whole service', () => {
     expect(new Set(rows.rows.map((row) => row.tx)).size).toBeLessThan(30);
     // Each mailbox's entries in the order they were asked for.
     for (const mailboxId of mailboxes) {
-      const chain = await chainRows(chainOf({ actor: `mailbox:${mailboxId}` }));
+      // Only this test's entries: another test's subject may hash onto the same chain.
+      const chain = (await chainRows(chainOf({ actor: `mailbox:${mailboxId}` }))).filter(
+        (row) => row.subject !== null && subjects.includes(row.subject),
+      );
       const asked = subjects.filter((_, index) => mailboxes[index % 2] === mailboxId);
       expect(chain.map((row) => row.subject)).toEqual(asked);
     }
